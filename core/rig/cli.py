@@ -1,0 +1,109 @@
+"""The ``rig`` command: parse, load plugins, run the workflow on every connection, report.
+
+:func:`run` is the whole command as a function (used by ``main``, the test kit and scripts);
+it returns the exit code and never raises for a failure a user can cause.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+import traceback
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from rig.errors import ExitCode, RigError, UsageError
+
+_PROG = "rig"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point."""
+    raise SystemExit(run(argv))
+
+
+def run(
+    argv: Sequence[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    plugins: Iterable[tuple[str, Any]] = (),
+    cwd: Path | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run rig with ``argv``; returns the exit code.
+
+    :param environ: the environment to read ``RIG_*`` from (default: ``os.environ``).
+    :param plugins: extra ``(name, plugin)`` pairs registered as if installed (test kit).
+    :param cwd: where to look for ``rig.toml`` (default: the current directory).
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    env = dict(os.environ if environ is None else environ)
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    verbose = _prescan_verbose(args, env)
+    try:
+        if args[:1] == ["plugins"]:
+            from rig.commands import plugins_command
+
+            return plugins_command(args[1:], environ=env, plugins=plugins,
+                                   cwd=cwd or Path.cwd(), stdout=out, stderr=err)
+        from rig.session import Session
+
+        return Session(args, environ=env, extra_plugins=plugins, cwd=cwd or Path.cwd(),
+                       stdout=out, stderr=err).run()
+    except RigError as exc:
+        report_error(exc, err, verbose=verbose)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print(f"{_PROG}: interrupted", file=err)
+        return int(ExitCode.INTERRUPTED)
+    except Exception as exc:  # a bug in rig or a plugin: one line, traceback with -v
+        print(f"{_PROG}: internal error: {type(exc).__name__}: {exc} "
+              f"(run with -v for the traceback)", file=err)
+        if verbose:
+            traceback.print_exc(file=err)
+        return int(ExitCode.INTERNAL)
+
+
+def report_error(exc: BaseException, stream: TextIO, *, verbose: bool) -> None:
+    """Print ``rig: error: <cause>: <fix>``; the traceback only with ``-v``."""
+    print(f"{_PROG}: error: {exc}", file=stream)
+    if verbose:
+        traceback.print_exception(exc, file=stream)
+
+
+def _prescan_verbose(args: list[str], environ: Mapping[str, str]) -> bool:
+    if any(a == "--verbose" or (a.startswith("-v") and set(a[1:]) == {"v"}) for a in args):
+        return True
+    return environ.get("RIG_VERBOSE", "0") not in ("", "0", "false")
+
+
+def prompt_password(stdin: TextIO | None = None) -> str:
+    """Ask for the password without echo, like ``mysql -p``."""
+    stream = stdin or sys.stdin
+    if not stream.isatty():
+        raise UsageError(
+            "--password was given without a value and there is no terminal to ask on",
+            hint="set RIG_PASSWORD, or pass --password VALUE",
+        )
+    return getpass.getpass("Password: ")
+
+
+def version_lines() -> list[str]:
+    """``rig --version``: the core and each plugin's distribution and version, without
+    importing any plugin."""
+    import platform
+
+    from rig import __version__
+    from rig.plugins import installed_plugins
+
+    lines = [f"rig {__version__} (rig-core) at {Path(__file__).parent}, "
+             f"Python {platform.python_version()}"]
+    found = installed_plugins()
+    lines.append("plugins:" if found else "plugins: none installed")
+    lines += [f"  {info.name}  {info.distribution or '?'} {info.version or '?'}" for info in found]
+    return lines
+

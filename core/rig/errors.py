@@ -1,0 +1,75 @@
+"""Exit codes and the exceptions that carry them.
+
+Every failure a user can cause is a :class:`RigError` whose ``str()`` is one line naming the
+cause and the fix. The CLI prints that line and exits with the error's :attr:`RigError.exit_code`;
+a traceback is shown only with ``-v``.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The documented exit codes of ``rig``."""
+
+    OK = 0
+    """Every check passed."""
+    CHECK_FAILED = 1
+    """A check failed: a verdict, a failed job, an unexpected anomaly."""
+    INTERRUPTED = 2
+    """The run was interrupted (Ctrl-C); the reports hold what ran."""
+    INTERNAL = 3
+    """An internal or plugin error: a handler raised, a plugin failed to load in strict mode."""
+    USAGE = 4
+    """A usage or configuration error: bad option value, bad config file, unknown plugin."""
+    UNREACHABLE = 5
+    """The database cannot be reached or logged in to."""
+
+
+class RigError(Exception):
+    """Base of rig's errors: a one-line message with the cause and, where known, the fix."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}: {self.hint}"
+        return self.message
+
+
+class UsageError(RigError):
+    """The command line, environment or config file asked for something rig cannot do."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(UsageError):
+    """An option has an invalid value, or a config file cannot be read."""
+
+
+class PluginError(RigError):
+    """A plugin failed to load or register, or broke a rule of the plugin API."""
+
+    exit_code = ExitCode.INTERNAL
+
+
+class WorkflowError(RigError):
+    """A workflow went wrong: an unknown state, a loop past the bound, a handler exception."""
+
+    exit_code = ExitCode.INTERNAL
+
+
+class ConnectError(RigError):
+    """The database cannot be reached or logged in to (exit 5)."""
+
+    exit_code = ExitCode.UNREACHABLE
+
+
+class SandboxError(ConnectError):
+    """The throwaway sandbox server could not be found, started or stopped."""

@@ -1,0 +1,252 @@
+"""A throwaway database server for ``rig --sandbox`` and the test fixtures.
+
+It starts the first of tidb-server, mariadbd or mysqld found on PATH (or in /usr/sbin,
+/usr/local/mysql/bin) in a new temporary directory, on a free port bound to 127.0.0.1, and
+removes process and directory when done, also after a failure or Ctrl-C. The server dies with
+its parent (``PR_SET_PDEATHSIG``) even if rig is killed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from loguru import logger
+
+from rig.errors import SandboxError
+
+SEARCH_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/local/mysql/bin")
+CANDIDATES = ("tidb-server", "mariadbd", "mysqld")
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 15.0
+INSTALL_HINT = ("install a server: apt-get install mariadb-server (Debian/Ubuntu), or put "
+                "tidb-server, mariadbd or mysqld on PATH")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def find_server(path: str | None = None) -> tuple[str, str]:
+    """``(kind, binary)`` of the first server found: kind is ``tidb``, ``mariadb`` or
+    ``mysql``. Raises :class:`SandboxError` naming the package to install."""
+    search = os.pathsep.join([path if path is not None else os.environ.get("PATH", ""),
+                              *SEARCH_DIRS])
+    for name in CANDIDATES:
+        binary = shutil.which(name, path=search)
+        if binary is None:
+            continue
+        if name == "tidb-server":
+            return "tidb", binary
+        if name == "mariadbd":
+            return "mariadb", binary
+        version = subprocess.run([binary, "--version"], capture_output=True, text=True,
+                                 timeout=30).stdout
+        return ("mariadb" if "mariadb" in version.lower() else "mysql"), binary
+    raise SandboxError("no database server found for --sandbox", hint=INSTALL_HINT)
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+@dataclass
+class TlsFiles:
+    """The CA and server certificate of a sandbox started with ``tls=True``."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+
+@dataclass
+class Sandbox:
+    """A throwaway server. Use as a context manager::
+
+        with Sandbox() as box:
+            pymysql.connect(host=box.host, port=box.port, user=box.user)
+    """
+
+    binary_path: str | None = None
+    """PATH to search instead of ``$PATH``."""
+    tls: bool = False
+    """Give the server a certificate (needs the ``trustme`` package)."""
+    host: str = "127.0.0.1"
+    user: str = "root"
+    port: int = 0
+    kind: str = ""
+    binary: str = ""
+    directory: Path | None = None
+    start_seconds: float = 0.0
+    tls_files: TlsFiles | None = None
+    _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def address(self) -> str:
+        """``host:port``."""
+        return f"{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs."""
+        return self._process.pid if self._process else None
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Find a server, initialise a data directory, start it and wait until it answers."""
+        began = time.perf_counter()
+        self.kind, self.binary = find_server(self.binary_path)
+        self.directory = Path(tempfile.mkdtemp(prefix="rig-sandbox-"))
+        try:
+            if self.tls:
+                self.tls_files = self._make_certificates()
+            self._initialise()
+            for _attempt in range(3):  # a port taken between choosing and binding: retry
+                self.port = free_port()
+                self._launch()
+                if self._wait_ready():
+                    break
+                self._terminate()
+            else:
+                raise SandboxError(f"the sandbox {self.kind} server did not start: "
+                                   f"{self._log_tail()}", hint=f"see {self.directory}")
+        except BaseException:
+            self.stop()
+            raise
+        self.start_seconds = time.perf_counter() - began
+        logger.info("sandbox {} ({}) listening on {} (started in {:.2f}s)", self.kind,
+                    self.binary, self.address, self.start_seconds)
+
+    def _make_certificates(self) -> TlsFiles:
+        try:
+            import trustme
+        except ImportError:
+            raise SandboxError("a TLS sandbox needs the trustme package",
+                               hint="pip install trustme") from None
+        assert self.directory is not None
+        ca = trustme.CA()
+        cert = ca.issue_cert("localhost", "127.0.0.1")
+        files = TlsFiles(self.directory / "ca.pem", self.directory / "server.pem",
+                         self.directory / "server-key.pem")
+        ca.cert_pem.write_to_path(str(files.ca))
+        cert.cert_chain_pems[0].write_to_path(str(files.cert))
+        cert.private_key_pem.write_to_path(str(files.key))
+        return files
+
+    @property
+    def _datadir(self) -> Path:
+        assert self.directory is not None
+        return self.directory / "data"
+
+    def _user_args(self) -> list[str]:
+        return ["--user=root"] if os.geteuid() == 0 else []
+
+    def _initialise(self) -> None:
+        if self.kind == "tidb":
+            return
+        if self.kind == "mariadb":
+            installer = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
+            if installer is None:
+                raise SandboxError("mariadb-install-db not found",
+                                   hint="apt-get install mariadb-server")
+            command = [installer, "--no-defaults", f"--datadir={self._datadir}",
+                       "--auth-root-authentication-method=normal", "--skip-test-db",
+                       *self._user_args()]
+        else:
+            command = [self.binary, "--no-defaults", "--initialize-insecure",
+                       f"--datadir={self._datadir}", *self._user_args()]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+            raise SandboxError(f"initialising the sandbox data directory failed: "
+                               f"{' / '.join(tail)}")
+
+    def _launch(self) -> None:
+        assert self.directory is not None
+        log = open(self.directory / "server.log", "ab")  # noqa: SIM115 - owned by the child
+        if self.kind == "tidb":
+            command = [self.binary, "-P", str(self.port), "-host", self.host,
+                       "-store", "unistore", "-path", str(self.directory / "tidb"),
+                       "-status", str(free_port()), "-log-file", str(self.directory / "tidb.log")]
+        else:
+            command = [
+                self.binary, "--no-defaults", f"--datadir={self._datadir}",
+                f"--port={self.port}", f"--bind-address={self.host}",
+                f"--socket={self.directory / 'server.sock'}",
+                f"--pid-file={self.directory / 'server.pid'}",
+                f"--log-error={self.directory / 'server.log'}",
+                "--skip-name-resolve", "--innodb-buffer-pool-size=64M", "--max-connections=500",
+                *self._user_args(),
+            ]
+            if self.kind == "mariadb":
+                command += ["--skip-log-bin"]
+            if self.tls_files is not None:
+                command += [f"--ssl-ca={self.tls_files.ca}", f"--ssl-cert={self.tls_files.cert}",
+                            f"--ssl-key={self.tls_files.key}"]
+        self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL,
+                                         preexec_fn=_die_with_parent)
+        log.close()
+
+    def _wait_ready(self) -> bool:
+        import pymysql
+
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._process is None or self._process.poll() is not None:
+                return False
+            try:
+                pymysql.connect(host=self.host, port=self.port, user=self.user, password="",
+                                connect_timeout=2, ssl_disabled=True).close()
+                return True
+            except pymysql.err.OperationalError:
+                time.sleep(0.05)
+        return False
+
+    def _log_tail(self) -> str:
+        assert self.directory is not None
+        log = self.directory / "server.log"
+        lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
+        errors = [line for line in lines if "ERROR" in line] or lines
+        return " / ".join(errors[-3:]) or "no log"
+
+    def _terminate(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(STOP_TIMEOUT_S)
+
+    def stop(self) -> None:
+        """Stop the server and remove its directory; safe to call twice."""
+        self._terminate()
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            self.directory = None

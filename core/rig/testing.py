@@ -1,0 +1,162 @@
+"""rig's test kit, a pytest plugin (entry point ``pytest11``) for rig and plugin authors.
+
+Fixtures:
+
+- ``rig_server`` (session): a real server — the one in ``RIG_TEST_DSN``
+  (``mysql://USER[:PASSWORD]@HOST:PORT/[DATABASE]``) or a throwaway sandbox started once.
+- ``rig_database``: a fresh database on that server, dropped after the test.
+- ``rig_runner``: runs rig in-process against ``rig_server`` and returns a :class:`RigRun`
+  with the exit code, output and parsed JSON report; plugin objects can be registered without
+  installing them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+DSN_VARIABLE = "RIG_TEST_DSN"
+
+
+@dataclass(frozen=True)
+class ServerDSN:
+    """Where a test server listens, and how to log in."""
+
+    host: str
+    port: int
+    user: str = "root"
+    password: str = ""
+    database: str | None = None
+    sandbox: bool = False
+
+    @property
+    def address(self) -> str:
+        """``host:port``."""
+        return f"{self.host}:{self.port}"
+
+    def connect(self, **kwargs: Any) -> Any:
+        """A PyMySQL connection to the server (autocommit on)."""
+        import pymysql
+
+        options: dict[str, Any] = {"host": self.host, "port": self.port, "user": self.user,
+                                   "password": self.password, "autocommit": True,
+                                   "ssl_disabled": True}
+        options.update(kwargs)
+        return pymysql.connect(**options)
+
+    def rig_args(self) -> list[str]:
+        """``--host`` and ``--user`` for this server (the password goes in :meth:`rig_env`)."""
+        return ["--host", self.address, "--user", self.user]
+
+    def rig_env(self) -> dict[str, str]:
+        """``RIG_PASSWORD`` when the server has one."""
+        return {"RIG_PASSWORD": self.password} if self.password else {}
+
+
+def parse_dsn(text: str) -> ServerDSN:
+    """``mysql://USER[:PASSWORD]@HOST:PORT/[DATABASE]`` → :class:`ServerDSN`."""
+    url = urlparse(text)
+    if url.scheme not in ("mysql", "tidb", "mariadb") or not url.hostname:
+        raise ValueError(f"{DSN_VARIABLE} must look like mysql://USER[:PASSWORD]@HOST:PORT/[DB], "
+                         f"got {url.scheme}://…")
+    return ServerDSN(
+        host=url.hostname, port=url.port or 3306, user=unquote(url.username or "root"),
+        password=unquote(url.password or ""), database=url.path.lstrip("/") or None,
+    )
+
+
+@dataclass
+class RigRun:
+    """What one in-process run of rig produced."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    report: dict[str, Any] | None = None
+    args: list[str] = field(default_factory=list)
+
+    @property
+    def output(self) -> str:
+        """stdout and stderr together."""
+        return self.stdout + self.stderr
+
+    def section(self, plugin: str) -> Any:
+        """The report section of ``plugin``."""
+        assert self.report is not None, f"no JSON report; stderr: {self.stderr}"
+        return self.report["sections"][plugin]
+
+
+class RigRunner:
+    """Runs rig in-process with a clean environment (no ``RIG_*`` from the caller's)."""
+
+    def __init__(self, workdir: Path, server: ServerDSN | None = None) -> None:
+        self.workdir = workdir
+        self.server = server
+        self._count = 0
+
+    def run(self, *args: str, env: Mapping[str, str] | None = None,
+            plugins: Iterable[tuple[str, Any]] = (), target_server: bool = True,
+            report: bool = True) -> RigRun:
+        """Run ``rig ARGS``; with ``target_server`` the fixture's server is added as
+        ``--host/--user`` (before ARGS, so ARGS win); with ``report`` a JSON report is
+        written and parsed."""
+        from rig.cli import run
+
+        self._count += 1
+        argv = list(args)
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("RIG_")}
+        report_path = self.workdir / f"rig-report-{self._count}.json"
+        if target_server and self.server is not None:
+            argv = self.server.rig_args() + argv
+            environ.update(self.server.rig_env())
+        if report:
+            argv += ["--report-json", str(report_path)]
+        environ.update(env or {})
+        out, err = io.StringIO(), io.StringIO()
+        code = run(argv, environ=environ, plugins=plugins, cwd=self.workdir,
+                   stdout=out, stderr=err)
+        parsed = json.loads(report_path.read_text()) if report and report_path.exists() else None
+        return RigRun(code, out.getvalue(), err.getvalue(), parsed, argv)
+
+
+@pytest.fixture(scope="session")
+def rig_server() -> Iterator[ServerDSN]:
+    """A real server for the whole test session: ``RIG_TEST_DSN`` or a sandbox."""
+    dsn = os.environ.get(DSN_VARIABLE)
+    if dsn:
+        yield parse_dsn(dsn)
+        return
+    from rig.sandbox import Sandbox
+
+    with Sandbox() as box:
+        yield ServerDSN(box.host, box.port, box.user, "", sandbox=True)
+
+
+@pytest.fixture
+def rig_database(rig_server: ServerDSN) -> Iterator[str]:
+    """A new, empty database (``rig_test_<hex>``), dropped after the test."""
+    name = f"rig_test_{uuid.uuid4().hex[:12]}"
+    connection = rig_server.connect()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE `{name}`")
+        yield name
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def rig_runner(tmp_path: Path, rig_server: ServerDSN) -> RigRunner:
+    """Runs rig in-process against ``rig_server``: ``rig_runner.run("--plugin", "x")``."""
+    return RigRunner(tmp_path, rig_server)
