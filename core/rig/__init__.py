@@ -29,6 +29,12 @@ _EXPORTS = {
     "ConnectionSettings": "rig.connection",
     "SslMode": "rig.connection",
     "quote_identifier": "rig.connection",
+    "open_raw": "rig.connection",
+    "Lockstep": "rig.lockstep",
+    "LockstepResult": "rig.lockstep",
+    "Step": "rig.lockstep",
+    "StepResult": "rig.lockstep",
+    "StepStatus": "rig.lockstep",
     "Flavor": "rig.flavor",
     "Features": "rig.flavor",
     "ServerInfo": "rig.flavor",
@@ -78,6 +84,8 @@ __all__ = [
     "Flavor",
     "Handler",
     "Key",
+    "Lockstep",
+    "LockstepResult",
     "Metrics",
     "OptionGroup",
     "OptionParser",
@@ -92,6 +100,9 @@ __all__ = [
     "SslMode",
     "StateOutcome",
     "StateRegistry",
+    "Step",
+    "StepResult",
+    "StepStatus",
     "UsageError",
     "Verdict",
     "__version__",
@@ -99,6 +110,7 @@ __all__ = [
     "classify",
     "hookimpl",
     "hookspec",
+    "open_raw",
     "percentile",
     "quote_identifier",
     "run",
@@ -124,12 +136,19 @@ if TYPE_CHECKING:
     from rig import states, types
     from rig.cli import run
     from rig.config import Config, OptionGroup, OptionParser
-    from rig.connection import Connection, ConnectionSettings, SslMode, quote_identifier
+    from rig.connection import (
+        Connection,
+        ConnectionSettings,
+        SslMode,
+        open_raw,
+        quote_identifier,
+    )
     from rig.context import Context, DataStore, Key
     from rig.coordinator import Shared
     from rig.errors import ConfigError, ConnectError, ExitCode, PluginError, RigError, UsageError
     from rig.flavor import ISOLATION_LEVELS, Features, Flavor, ServerInfo
     from rig.hookspecs import hookimpl, hookspec
+    from rig.lockstep import Lockstep, LockstepResult, Step, StepResult, StepStatus
     from rig.metrics import Metrics, percentile, summarize
     from rig.resilience import (
         CircuitBreaker,

@@ -142,6 +142,10 @@ def open_raw(settings: ConnectionSettings) -> pymysql.connections.Connection:
         "user": settings.user,
         "password": settings.password.reveal() if settings.password else "",
         "connect_timeout": settings.connect_timeout,
+        # connect_timeout covers only the TCP connect; bound the handshake too, so a port
+        # that accepts but never greets cannot hang rig (lifted again below).
+        "read_timeout": settings.connect_timeout,
+        "write_timeout": settings.connect_timeout,
         "autocommit": True,
         "charset": "utf8mb4",
         "local_infile": False,
@@ -151,7 +155,10 @@ def open_raw(settings: ConnectionSettings) -> pymysql.connections.Connection:
         kwargs["ssl_disabled"] = True
     elif context is not None:
         kwargs["ssl"] = context
-    return pymysql.connect(**kwargs)
+    raw = pymysql.connect(**kwargs)
+    raw._read_timeout = None  # queries may legitimately run long (locks, DDL, monitors)
+    raw._write_timeout = None
+    return raw
 
 
 def explain(exc: BaseException, settings: ConnectionSettings) -> ConnectError:

@@ -117,6 +117,7 @@ class Coordinator:
         self.shared = Shared(len(targets))
         self.cancelled = threading.Event()
         self.contexts: list[Context] = []
+        self._done: list[threading.Event] = []
 
     def run(self) -> None:
         """Run every connection to its end; on Ctrl-C mark the run interrupted and stop them."""
@@ -132,7 +133,9 @@ class Coordinator:
                 breakers=self.breakers, cancelled=self.cancelled, on_check=self._record_check,
             )
             self.contexts.append(ctx)
-            threads.append(threading.Thread(target=self._run_one, args=(ctx,),
+            done = threading.Event()
+            self._done.append(done)
+            threads.append(threading.Thread(target=self._run_one, args=(ctx, done),
                                             name=f"rig-{connection_id}", daemon=True))
         for thread in threads:
             thread.start()
@@ -142,8 +145,10 @@ class Coordinator:
                     thread.join(_JOIN_POLL_S)
         except KeyboardInterrupt:
             self.interrupt()
-            for thread in threads:
-                thread.join(_ABORT_GRACE_S)
+            # Events, not join(): on Python 3.11 a join() interrupted by Ctrl-C leaves the
+            # thread marked as stopped, so a second join() returns at once.
+            for done in self._done:
+                done.wait(_ABORT_GRACE_S)
 
     def interrupt(self) -> None:
         """Stop every connection: set the flag and unblock sockets waiting on the server."""
@@ -154,12 +159,13 @@ class Coordinator:
             if ctx.connection is not None:
                 ctx.connection.abort()
 
-    def _run_one(self, ctx: Context) -> None:
+    def _run_one(self, ctx: Context, done: threading.Event) -> None:
         try:
             self.machine.run(ctx)
             ctx.result.metrics = ctx.metrics.snapshot()
         finally:
             self.shared.leave()
+            done.set()
 
     def _record_check(self, check: Check) -> None:
         self.result.add_check(check)

@@ -55,6 +55,12 @@ class StateMachine:
                 if error is not None:
                     state = self._fail(ctx, path, state, error)
                     break
+                if not isinstance(next_state, str):
+                    state = self._fail(ctx, path, state, WorkflowError(
+                        f"the handler of state {state!r} returned a "
+                        f"{type(next_state).__name__}, not a state name",
+                        hint="execute(ctx) must return the next state's name or None"))
+                    break
                 if next_state not in self.workflow:
                     state = self._fail(ctx, path, state, WorkflowError(
                         f"the handler of state {state!r} returned unknown state "

@@ -94,6 +94,9 @@ def add_run_options(parser: OptionParser) -> None:
     conn.addoption("--sandbox", action="store_true",
                    help="start a throwaway local server (tidb-server, mariadbd or mysqld), run "
                    "against it, and remove it afterwards")
+    conn.addoption("--sandbox-binary", metavar="PATH",
+                   help="server binary for --sandbox (default: the first of tidb-server, "
+                   "mariadbd, mysqld on PATH or in /usr/sbin)")
 
     tls = parser.getgroup("TLS")
     tls.addoption("--ssl-mode", type=_ssl_mode, default=SslMode.PREFERRED,

@@ -116,12 +116,22 @@ class PluginHost:
         wanted = sorted(n for n, i in self.infos.items() if i.status == "found")
         if not wanted:
             return
+        # stevedore keeps entry points per process; plugins installed since (test kit,
+        # library use) must be seen, so re-read them (its on-disk cache stays in use).
+        NamedExtensionManager.ENTRY_POINT_CACHE.pop(ENTRY_POINT_GROUP, None)
         manager = NamedExtensionManager(
             ENTRY_POINT_GROUP, names=wanted, name_order=True, invoke_on_load=False,
             on_load_failure_callback=self._on_load_failure,
+            on_missing_entrypoints_callback=self._on_missing,
         )
         for extension in manager:
             self.register(extension.name, extension.plugin, self.infos[extension.name])
+
+    def _on_missing(self, names: Iterable[str]) -> None:
+        for name in sorted(names):
+            info = self.infos[name]
+            if info.status == "found":
+                self._fail(info, "its entry point could not be loaded")
 
     def _on_load_failure(self, _manager: Any, entry_point: Any, error: BaseException) -> None:
         info = self.infos.get(entry_point.name) or PluginInfo(entry_point.name)
@@ -195,7 +205,7 @@ class PluginHost:
             if found.status == "disabled":
                 raise UsageError(f"plugin {found.label} is selected but disabled",
                                  hint=f"drop -p no:{found.name} / --disable-plugin")
-            if found.status == "failed":
+            if found.status != "loaded":
                 raise PluginError(f"plugin {found.label} is selected but failed to load: "
                                   f"{found.error}", hint="see 'rig plugins'")
             if found.name not in selected:

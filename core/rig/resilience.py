@@ -223,9 +223,8 @@ class RetryPolicy:
 
     def wait_strategy(self) -> Any:
         """The tenacity wait: exponential backoff with up to ``base_delay`` of random jitter."""
-        return tenacity.wait_exponential_jitter(
-            initial=self.base_delay, max=self.max_delay, jitter=self.base_delay
-        )
+        return tenacity.wait_exponential(multiplier=self.base_delay, max=self.max_delay) + \
+            tenacity.wait_random(0, self.base_delay)
 
 
 def call_with_retry(

@@ -39,22 +39,33 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def find_server(path: str | None = None) -> tuple[str, str]:
-    """``(kind, binary)`` of the first server found: kind is ``tidb``, ``mariadb`` or
-    ``mysql``. Raises :class:`SandboxError` naming the package to install."""
-    search = os.pathsep.join([path if path is not None else os.environ.get("PATH", ""),
-                              *SEARCH_DIRS])
+def server_kind(binary: str) -> str:
+    """``tidb``, ``mariadb`` or ``mysql``: what ``binary`` is (mysqld may be MariaDB's)."""
+    name = Path(binary).name
+    if name.startswith("tidb"):
+        return "tidb"
+    if name.startswith("mariadb"):
+        return "mariadb"
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True,
+                             timeout=30).stdout
+    return "mariadb" if "mariadb" in version.lower() else "mysql"
+
+
+def find_server(binary: str | None = None, search_path: str | None = None) -> tuple[str, str]:
+    """``(kind, binary)`` of the server to start: ``binary`` if given, else the first of
+    tidb-server, mariadbd, mysqld on ``search_path`` (default: ``$PATH`` plus the usual sbin
+    directories). Raises :class:`SandboxError` naming the package to install."""
+    if binary is not None:
+        if not (Path(binary).is_file() and os.access(binary, os.X_OK)):
+            raise SandboxError(f"sandbox server binary {binary} not found or not executable",
+                               hint="check --sandbox-binary")
+        return server_kind(binary), binary
+    if search_path is None:
+        search_path = os.pathsep.join([os.environ.get("PATH", ""), *SEARCH_DIRS])
     for name in CANDIDATES:
-        binary = shutil.which(name, path=search)
-        if binary is None:
-            continue
-        if name == "tidb-server":
-            return "tidb", binary
-        if name == "mariadbd":
-            return "mariadb", binary
-        version = subprocess.run([binary, "--version"], capture_output=True, text=True,
-                                 timeout=30).stdout
-        return ("mariadb" if "mariadb" in version.lower() else "mysql"), binary
+        found = shutil.which(name, path=search_path)
+        if found is not None:
+            return server_kind(found), found
     raise SandboxError("no database server found for --sandbox", hint=INSTALL_HINT)
 
 
@@ -83,8 +94,8 @@ class Sandbox:
             pymysql.connect(host=box.host, port=box.port, user=box.user)
     """
 
-    binary_path: str | None = None
-    """PATH to search instead of ``$PATH``."""
+    server_binary: str | None = None
+    """The server to start; default: the first found by :func:`find_server`."""
     tls: bool = False
     """Give the server a certificate (needs the ``trustme`` package)."""
     host: str = "127.0.0.1"
@@ -118,7 +129,7 @@ class Sandbox:
     def start(self) -> None:
         """Find a server, initialise a data directory, start it and wait until it answers."""
         began = time.perf_counter()
-        self.kind, self.binary = find_server(self.binary_path)
+        self.kind, self.binary = find_server(self.server_binary)
         self.directory = Path(tempfile.mkdtemp(prefix="rig-sandbox-"))
         try:
             if self.tls:

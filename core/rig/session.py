@@ -58,6 +58,8 @@ def load_plugins(options: Any, extra_plugins: Iterable[tuple[str, Any]]) -> Plug
     host.discover()
     host.load()
     for name, plugin in extra_plugins:
+        if host.pm.has_plugin(name):  # the in-process object replaces the installed one
+            host.pm.unregister(name=name)
         host.register(name, plugin)
     return host
 
@@ -171,7 +173,7 @@ class Session:
                 host.call_one(name, "rig_register_states", registry=registry, config=config)
                 host.infos[name].states = registry.states_of(name)
             if option.sandbox:
-                sandbox = Sandbox()
+                sandbox = Sandbox(server_binary=option.sandbox_binary)
                 sandbox.start()
                 option.host = [[_host_port(sandbox.host, sandbox.port)]]
                 option.user, option.password = sandbox.user, None

@@ -24,6 +24,8 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
+from rig.tidb_standin import TidbStandin
+
 DSN_VARIABLE = "RIG_TEST_DSN"
 
 
@@ -107,15 +109,16 @@ class RigRunner:
             plugins: Iterable[tuple[str, Any]] = (), target_server: bool = True,
             report: bool = True) -> RigRun:
         """Run ``rig ARGS``; with ``target_server`` the fixture's server is added as
-        ``--host/--user`` (before ARGS, so ARGS win); with ``report`` a JSON report is
-        written and parsed."""
+        ``--host/--user`` before ARGS (unless ARGS name a ``--host`` or ``--sandbox``); with
+        ``report`` a JSON report is written and parsed."""
         from rig.cli import run
 
         self._count += 1
         argv = list(args)
         environ = {k: v for k, v in os.environ.items() if not k.startswith("RIG_")}
         report_path = self.workdir / f"rig-report-{self._count}.json"
-        if target_server and self.server is not None:
+        names_a_server = any(a.split("=")[0] in ("--host", "--sandbox") for a in argv)
+        if target_server and self.server is not None and not names_a_server:
             argv = self.server.rig_args() + argv
             environ.update(self.server.rig_env())
         if report:
@@ -160,3 +163,41 @@ def rig_database(rig_server: ServerDSN) -> Iterator[str]:
 def rig_runner(tmp_path: Path, rig_server: ServerDSN) -> RigRunner:
     """Runs rig in-process against ``rig_server``: ``rig_runner.run("--plugin", "x")``."""
     return RigRunner(tmp_path, rig_server)
+
+
+@pytest.fixture
+def tidb_standin() -> Iterator[TidbStandin]:
+    """A TiDB **stand-in** (mysql-mimic, not TiDB) on 127.0.0.1 and a free port, stopped after
+    the test; see :mod:`rig.tidb_standin`. Its layouts and privileges are attributes the test
+    may change (``tidb_standin.import_layout = 21``). Mark such tests
+    ``@pytest.mark.tidb_standin``."""
+    with TidbStandin() as standin:
+        yield standin
+
+
+def make_plugin(**hooks: Any) -> Any:
+    """A plugin object made of plain hook functions, to register in-process with
+    ``rig_runner.run(..., plugins=[(name, make_plugin(...))])``::
+
+        def boom(ctx):
+            raise RuntimeError("injected")
+
+        breaker = make_plugin(
+            rig_register_states=lambda registry: registry.add_state("breaking", boom))
+
+    Each keyword is a hook's name. A ``rig_*`` name that is not one of rig's hooks is a
+    ``ValueError`` (a misspelt hook would otherwise silently never run); other names are left
+    for hooks that plugins add in ``rig_addhooks``.
+    """
+    from rig import hookspecs
+
+    unknown = sorted(name for name in hooks
+                     if name.startswith("rig_") and not hasattr(getattr(hookspecs, name, None),
+                                                                 f"{hookspecs.PROJECT_NAME}_spec"))
+    if unknown:
+        raise ValueError(f"make_plugin: {', '.join(unknown)} is not a rig hook; see "
+                         "rig.hookspecs")
+    namespace: dict[str, Any] = {name: staticmethod(hookspecs.hookimpl(fn))
+                                 for name, fn in hooks.items()}
+    namespace["__repr__"] = lambda self: f"<in-process plugin: {', '.join(sorted(hooks))}>"
+    return type("InProcessPlugin", (), namespace)()

@@ -1,25 +1,29 @@
-"""``rig plugins``: list the installed plugins with their status and contributions."""
+"""``rig plugins [--json]``: list the installed plugins with their status and contributions."""
 
 from __future__ import annotations
 
 import argparse
 import json
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any, TextIO
 
-from rig.errors import ExitCode, UsageError
+from rig.commands.parsing import SubcommandParser
+from rig.errors import ExitCode
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"rig plugins: {message}", hint="see rig plugins --help")
+SUBCOMMANDS = """\
+subcommands:
+  rig plugins new NAME [--dir DIR] [--dry-run]   create a plugin package to start from
+  rig plugins install NAME|PATH ...              pip install into rig's own Python
+  rig plugins uninstall NAME ...                 pip uninstall a plugin's distribution
+"""
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="rig plugins",
-                     description="List installed rig plugins: name, distribution, version, "
-                     "status (loaded, disabled, failed: cause) and what each contributes.")
+    parser = SubcommandParser(
+        prog="rig plugins", epilog=SUBCOMMANDS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="List installed rig plugins: name, distribution, version, "
+        "status (loaded, disabled, failed: cause) and what each contributes.")
     parser.add_argument("--json", action="store_true", help="print a JSON list")
     parser.add_argument("-p", dest="plugin_directives", action="append", default=[],
                         metavar="no:NAME", help="treat plugin NAME as disabled")
@@ -28,9 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def plugins_command(args: list[str], *, environ: Mapping[str, str],
-                    plugins: Iterable[tuple[str, Any]], cwd: Path,
-                    stdout: TextIO, stderr: TextIO) -> int:
+def list_command(args: list[str], *, environ: Mapping[str, str],
+                 plugins: Iterable[tuple[str, Any]], stdout: TextIO, stderr: TextIO) -> int:
     """Run ``rig plugins [--json]``."""
     from rig.config import Config
     from rig.log import configure_logging

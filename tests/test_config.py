@@ -1,0 +1,155 @@
+"""Precedence command line > environment > config file > default, for a core option and for a
+plugin's option; sources in --print-config; bad values and files from every source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rig.testing import RigRunner
+
+
+def effective(run_stdout: str, name: str) -> str:
+    """The ``name = value  # source`` line of --print-config."""
+    lines = [line for line in run_stdout.splitlines() if line.startswith(f"{name} = ")]
+    assert len(lines) == 1, run_stdout
+    return lines[0]
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "rig.toml"
+    path.write_text('connect-timeout = 7\nping-count = 7\n')
+    return path
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "use_file", "timeout_line", "ping_line"),
+    [
+        ([], {}, False, "connect-timeout = 10.0  # default", "ping-count = 10  # default"),
+        ([], {}, True, "connect-timeout = 7.0  # config {file}", "ping-count = 7  # config {file}"),
+        ([], {"RIG_CONNECT_TIMEOUT": "8", "RIG_PING_COUNT": "8"}, True,
+         "connect-timeout = 8.0  # env RIG_CONNECT_TIMEOUT", "ping-count = 8  # env RIG_PING_COUNT"),
+        (["--connect-timeout", "9", "--ping-count", "9"],
+         {"RIG_CONNECT_TIMEOUT": "8", "RIG_PING_COUNT": "8"}, True,
+         "connect-timeout = 9.0  # command line", "ping-count = 9  # command line"),
+    ],
+    ids=["default", "config-file", "env-over-file", "cli-over-env"],
+)
+def test_precedence_for_core_and_plugin_options(
+        rig_runner: RigRunner, config_file: Path, args: list[str], env: dict[str, str],
+        use_file: bool, timeout_line: str, ping_line: str) -> None:
+    if not use_file:
+        config_file.unlink()
+    run = rig_runner.run("--print-config", *args, env=env, report=False)
+    assert run.exit_code == 0, run.stderr
+    assert effective(run.stdout, "connect-timeout") == timeout_line.format(file=config_file)
+    assert effective(run.stdout, "ping-count") == ping_line.format(file=config_file)
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("file", 7), ("env", 8), ("cli", 9),
+])
+def test_ping_count_from_each_source_is_what_runs(
+        rig_runner: RigRunner, config_file: Path, source: str, expected: int) -> None:
+    env = {"RIG_PING_COUNT": "8"} if source in ("env", "cli") else {}
+    args = ["--ping-count", "9"] if source == "cli" else []
+    run = rig_runner.run(*args, env=env)
+    assert run.exit_code == 0, run.stderr
+    assert run.section("basic")["c1"]["latency_ms"]["count"] == expected
+
+
+def test_plugin_option_in_a_table_named_after_the_plugin(
+        rig_runner: RigRunner, tmp_path: Path) -> None:
+    (tmp_path / "rig.toml").write_text("[basic]\nping_count = 3\n")
+    run = rig_runner.run()
+    assert run.exit_code == 0, run.stderr
+    assert run.section("basic")["c1"]["latency_ms"]["count"] == 3
+
+
+def test_explicit_config_option_and_user_config_dir(rig_runner: RigRunner, tmp_path: Path) -> None:
+    other = tmp_path / "elsewhere.toml"
+    other.write_text("ping-count = 4\n")
+    run = rig_runner.run("--print-config", "--config", str(other), report=False)
+    assert effective(run.stdout, "ping-count") == f"ping-count = 4  # config {other}"
+
+    user_dir = tmp_path / "xdg" / "rig"
+    user_dir.mkdir(parents=True)
+    (user_dir / "rig.toml").write_text("ping-count = 5\n")
+    run = rig_runner.run("--print-config", env={"XDG_CONFIG_HOME": str(tmp_path / "xdg")},
+                         report=False)
+    assert effective(run.stdout, "ping-count").startswith("ping-count = 5  # config ")
+
+
+def test_password_is_masked_in_print_config(rig_runner: RigRunner) -> None:
+    run = rig_runner.run("--print-config", env={"RIG_PASSWORD": "hunter2-secret"}, report=False)
+    assert effective(run.stdout, "password") == "password = ***  # env RIG_PASSWORD"
+    assert "hunter2-secret" not in run.output
+
+
+def test_repeatable_plugin_option_from_env(rig_runner: RigRunner) -> None:
+    run = rig_runner.run("--print-config", env={"RIG_PLUGIN": "basic"}, report=False)
+    assert effective(run.stdout, "plugin") == "plugin = basic  # env RIG_PLUGIN"
+
+
+@pytest.mark.parametrize(("args", "env", "file_text", "message"), [
+    (["--ping-count", "abc"], {}, None,
+     "argument --ping-count: invalid value 'abc': must be a whole number (from command line)"),
+    ([], {"RIG_PING_COUNT": "0"}, None,
+     "argument --ping-count: invalid value '0': must be a whole number of at least 1 "
+     "(from env RIG_PING_COUNT)"),
+    ([], {}, "ping-count = -2\n",
+     "argument --ping-count: invalid value '-2': must be a whole number of at least 1 "
+     "(from config {file})"),
+    ([], {"RIG_CONNECT_TIMEOUT": "soon"}, None,
+     "argument --connect-timeout: invalid value 'soon': must be a number "
+     "(from env RIG_CONNECT_TIMEOUT)"),
+    (["--ssl-mode", "maybe"], {}, None,
+     "argument --ssl-mode: invalid value 'maybe': choose from disabled, preferred, required, "
+     "verify-ca, verify-identity (from command line)"),
+    (["--host", "db:99999"], {}, None,
+     "argument --host: invalid value 'db:99999': port '99999' is not a number from 1 to 65535"),
+    (["--ssl-ca", "/no/such/ca.pem"], {}, None,
+     "argument --ssl-ca: invalid value '/no/such/ca.pem': no such file (from command line)"),
+    (["--log-level", "LOUD"], {}, None, "argument --log-level: invalid value 'LOUD'"),
+    (["--bogus-option"], {}, None, "unrecognized arguments: --bogus-option"),
+])
+def test_invalid_value_exits_4_naming_option_value_and_source(
+        rig_runner: RigRunner, tmp_path: Path, args: list[str], env: dict[str, str],
+        file_text: str | None, message: str) -> None:
+    if file_text is not None:
+        (tmp_path / "rig.toml").write_text(file_text)
+    run = rig_runner.run(*args, env=env, report=False)
+    assert run.exit_code == 4
+    assert message.format(file=tmp_path / "rig.toml") in run.stderr
+    assert run.stderr.startswith("rig: error: ")
+    assert run.stderr.count("\n") == 1
+    assert "Traceback" not in run.output
+
+
+def test_config_file_with_syntax_error_exits_4_naming_the_file(
+        rig_runner: RigRunner, tmp_path: Path) -> None:
+    path = tmp_path / "rig.toml"
+    path.write_text("ping-count = \n[basic\n")
+    run = rig_runner.run(report=False)
+    assert run.exit_code == 4
+    assert f"config file {path} is not valid TOML" in run.stderr
+    assert "line 1" in run.stderr
+
+
+def test_missing_explicit_config_file_exits_4(rig_runner: RigRunner, tmp_path: Path) -> None:
+    run = rig_runner.run("--config", str(tmp_path / "absent.toml"), report=False)
+    assert run.exit_code == 4
+    assert f"config file {tmp_path / 'absent.toml'} not found" in run.stderr
+
+
+def test_unknown_config_keys_and_tables_are_warned_about(
+        rig_runner: RigRunner, tmp_path: Path) -> None:
+    path = tmp_path / "rig.toml"
+    path.write_text("ping-cuont = 3\n[basic]\nbogus = 1\n[nosuchplugin]\nx = 1\n")
+    run = rig_runner.run()
+    assert run.exit_code == 0, run.stderr
+    assert f"unknown key 'ping-cuont' in config file {path}" in run.stderr
+    assert f"unknown key '[basic] bogus' in config file {path}" in run.stderr
+    assert f"unknown table [nosuchplugin] in config file {path}" in run.stderr

@@ -1,0 +1,142 @@
+"""Every way a connection can fail ends with one line naming the cause and the fix, exit 5,
+and never shows the password."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rig.sandbox import free_port
+from rig.testing import RigRunner, ServerDSN
+
+SECRET = "Very-S3cret-" + uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="module")
+def password_user(rig_server: ServerDSN) -> Iterator[str]:
+    """A user whose password is SECRET."""
+    name = f"rig_pw_{uuid.uuid4().hex[:8]}"
+    with rig_server.connect() as conn, conn.cursor() as cursor:
+        cursor.execute(f"CREATE USER '{name}'@'%%' IDENTIFIED BY %s", (SECRET,))
+        cursor.execute(f"CREATE USER '{name}'@'localhost' IDENTIFIED BY %s", (SECRET,))
+    yield name
+    with rig_server.connect() as conn, conn.cursor() as cursor:
+        cursor.execute(f"DROP USER IF EXISTS '{name}'@'%', '{name}'@'localhost'")
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A port on 127.0.0.1 that accepts TCP connections and never says anything."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in accepted:
+        conn.close()
+    listener.close()
+
+
+def assert_one_error_line(stderr: str, *expected: str) -> None:
+    errors = [line for line in stderr.splitlines() if line.startswith("rig: error: ")]
+    assert len(errors) == 1, stderr
+    for text in expected:
+        assert text in errors[0], errors[0]
+    assert "Traceback" not in stderr
+
+
+def test_refused_port_is_retried_then_exits_5(rig_runner: RigRunner) -> None:
+    port = free_port()
+    run = rig_runner.run("--host", f"127.0.0.1:{port}", "--retry-attempts", "2")
+    assert run.exit_code == 5
+    assert_one_error_line(run.stderr, f"connection refused by 127.0.0.1:{port}",
+                          "is the server running")
+    assert "connect attempt 1 to" in run.stderr  # the retry is visible
+    assert run.report is not None
+    assert run.report["exit_code"] == 5
+    error = run.report["connections"][0]["error"]
+    assert error["state"] == "connecting"
+    assert error["path"] == ["initial", "parsing_config", "connecting"]
+
+
+def test_wrong_password_exits_5_and_never_shows_it(
+        rig_runner: RigRunner, password_user: str, tmp_path: Path) -> None:
+    run = rig_runner.run("--user", password_user, "--password", "wrong-" + SECRET)
+    assert run.exit_code == 5
+    assert_one_error_line(run.stderr, f"access denied for user '{password_user}'",
+                          "(with a password)", "check --user and --password")
+    assert SECRET not in run.output
+
+    log = tmp_path / "rig.log"  # the most talkative run: trace level, tracebacks, a log file
+    loud = rig_runner.run("--user", password_user, "--password", "wrong-" + SECRET, "-vv",
+                          "--log-file", str(log), "--junit-xml", str(tmp_path / "j.xml"))
+    assert loud.exit_code == 5
+    written = (loud.output + log.read_text() + Path(loud.args[-1]).read_text()
+               + (tmp_path / "j.xml").read_text())
+    assert "access denied" in written
+    assert SECRET not in written
+
+
+def test_right_password_from_env_connects(rig_runner: RigRunner, password_user: str) -> None:
+    run = rig_runner.run("--user", password_user, env={"RIG_PASSWORD": SECRET})
+    assert run.exit_code == 0, run.stderr
+    assert SECRET not in run.output
+
+
+def test_password_prompt_without_a_terminal_is_a_usage_error(rig_runner: RigRunner) -> None:
+    run = rig_runner.run("--password", report=False)
+    assert run.exit_code == 4
+    assert_one_error_line(run.stderr, "--password was given without a value and there is no "
+                          "terminal", "set RIG_PASSWORD")
+
+
+def test_unknown_database_exits_5(rig_runner: RigRunner) -> None:
+    run = rig_runner.run("--database", "no_such_database_here")
+    assert run.exit_code == 5
+    assert_one_error_line(run.stderr, "database 'no_such_database_here' does not exist",
+                          "create it or check --database")
+
+
+def test_unknown_host_exits_5(rig_runner: RigRunner) -> None:
+    run = rig_runner.run("--host", "no-such-host.invalid:3306")
+    assert run.exit_code == 5
+    assert_one_error_line(run.stderr, "unknown host 'no-such-host.invalid'", "check --host")
+
+
+def test_connect_timeout_exits_5(rig_runner: RigRunner, silent_server: int) -> None:
+    run = rig_runner.run("--host", f"127.0.0.1:{silent_server}", "--connect-timeout", "0.3",
+                         "--retry-attempts", "1")
+    assert run.exit_code == 5
+    assert_one_error_line(run.stderr, f"127.0.0.1:{silent_server}")
+    assert "timed out" in run.stderr or "lost the connection" in run.stderr
+
+
+def test_tls_required_against_a_server_without_tls_exits_5(rig_runner: RigRunner) -> None:
+    run = rig_runner.run("--ssl-mode", "required")
+    assert run.exit_code == 5
+    assert_one_error_line(run.stderr, "TLS failed with", "doesn't support it")
+
+
+def test_a_verbose_run_shows_the_traceback(rig_runner: RigRunner) -> None:
+    run = rig_runner.run("--config", "/no/such/file.toml", "-v", report=False)
+    assert run.exit_code == 4
+    assert "Traceback" in run.stderr
