@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import FakeDistributions
+from fake_distributions import FakeDistributions
 from rig.testing import RigRunner
 
 EXTRA_PLUGIN = """
@@ -191,3 +191,31 @@ def test_in_process_plugin_object_registers_like_an_installed_one(
     assert run.exit_code == 0, run.stderr
     assert run.report is not None
     assert [c["name"] for c in run.report["checks"]] == ["connection", "inline"]
+
+
+def test_a_plugin_whose_option_clashes_fails_alone(
+        rig_runner: RigRunner, fake_dists: FakeDistributions) -> None:
+    fake_dists.add("rig-plugin-clash", "clash", "rig_clash_mod", """
+        import rig
+
+        @rig.hookimpl
+        def rig_addoption(parser):
+            parser.getgroup("clash").addoption("--ping-count", type=int)
+    """)
+    run = rig_runner.run()
+    assert run.exit_code == 0, run.stderr
+    assert "plugin 'clash' (rig-plugin-clash 0.1.0) failed to load: plugin clash cannot add " \
+           "option --ping-count already added by basic" in run.stderr
+    listing = rig_runner.run("plugins", "--json", target_server=False, report=False)
+    assert {p["name"]: p["status"] for p in json.loads(listing.stdout)}["clash"] == "failed"
+
+
+def test_output_into_a_closed_pipe_is_not_an_error() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(f"{sys.executable} -m rig --help | head -1", shell=True,
+                          capture_output=True, text=True, check=False,
+                          executable="/bin/bash")
+    assert done.stdout.startswith("usage: rig")
+    assert "Error" not in done.stderr

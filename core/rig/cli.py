@@ -7,6 +7,7 @@ it returns the exit code and never raises for a failure a user can cause.
 from __future__ import annotations
 
 import getpass
+import io
 import os
 import sys
 import traceback
@@ -60,6 +61,9 @@ def run(
     except KeyboardInterrupt:
         print(f"{_PROG}: interrupted", file=err)
         return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:  # rig ... | head: the reader left; that is not an error
+        _silence_broken_pipe(out)
+        return int(ExitCode.OK)
     except Exception as exc:  # a bug in rig or a plugin: one line, traceback with -v
         print(f"{_PROG}: internal error: {type(exc).__name__}: {exc} "
               f"(run with -v for the traceback)", file=err)
@@ -73,6 +77,15 @@ def report_error(exc: BaseException, stream: TextIO, *, verbose: bool) -> None:
     print(f"{_PROG}: error: {exc}", file=stream)
     if verbose:
         traceback.print_exception(exc, file=stream)
+
+
+def _silence_broken_pipe(stream: TextIO) -> None:
+    """Point a closed stdout at /dev/null so the interpreter's final flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
 
 
 def _prescan_verbose(args: list[str], environ: Mapping[str, str]) -> bool:

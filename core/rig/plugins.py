@@ -150,6 +150,15 @@ class PluginHost:
         if error is not None:
             logger.opt(exception=error).debug("traceback of plugin {}", info.name)
 
+    def reject(self, name: str, cause: str, error: BaseException | None = None) -> None:
+        """Unregister a loaded plugin that broke a rule after loading (e.g. an option clash),
+        and record it as failed; the other plugins keep working."""
+        info = self.infos[name]
+        if info.plugin is not None and self.pm.is_registered(info.plugin):
+            self.pm.unregister(info.plugin)
+        info.plugin = None
+        self._fail(info, cause, error)
+
     def register(self, name: str, plugin: Any, info: PluginInfo | None = None) -> PluginInfo:
         """Register ``plugin`` under ``name``; a plugin that implements an unknown hook or
         fails pluggy's validation is recorded as failed and not registered."""

@@ -75,11 +75,10 @@ def build_parser(host: PluginHost, config_file: Path | None) -> OptionParser:
         parser.current_owner = impl.plugin_name
         try:
             impl.function(*[{"parser": parser}[arg] for arg in impl.argnames])
-        except RigError:
-            raise
         except Exception as exc:
-            raise PluginError(f"plugin {impl.plugin_name!r} failed in rig_addoption: "
-                              f"{type(exc).__name__}: {exc}") from exc
+            cause = str(exc) if isinstance(exc, PluginError) else \
+                f"rig_addoption raised {type(exc).__name__}: {exc}"
+            host.reject(impl.plugin_name, cause, exc)
     parser.current_owner = "rig"
     for info in host.loaded():
         info.options = [f"--{o.name}" for o in parser.options.values() if o.owner == info.name]

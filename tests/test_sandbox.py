@@ -1,0 +1,80 @@
+"""The sandbox starts a real throwaway server and leaves nothing behind, also after failures."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from rig.errors import SandboxError
+from rig.sandbox import Sandbox, find_server
+from rig.testing import RigRunner
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead too: its /proc status says Z
+    status = Path(f"/proc/{pid}/status")
+    return not (status.exists() and "\nState:\tZ" in status.read_text())
+
+
+def sandbox_dirs() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("rig-sandbox-*")}
+
+
+def test_sandbox_serves_then_removes_process_and_directory() -> None:
+    with Sandbox() as box:
+        assert box.pid is not None and box.directory is not None
+        pid, directory = box.pid, box.directory
+        with pymysql.connect(host=box.host, port=box.port, user=box.user, ssl_disabled=True) \
+                as conn, conn.cursor() as cursor:
+            cursor.execute("SELECT @@port, @@bind_address")
+            assert cursor.fetchone() == (box.port, "127.0.0.1")
+    assert not alive(pid)
+    assert not directory.exists()
+
+
+def test_sandbox_is_removed_after_a_failure_inside() -> None:
+    with pytest.raises(RuntimeError, match="test failure"), Sandbox() as box:
+        pid, directory = box.pid, box.directory
+        raise RuntimeError("test failure")
+    assert pid is not None and not alive(pid)
+    assert directory is not None and not directory.exists()
+
+
+def test_no_server_installed_names_the_package_to_install(tmp_path: Path) -> None:
+    with pytest.raises(SandboxError) as raised:
+        find_server(search_path=str(tmp_path))
+    assert "no database server found for --sandbox" in str(raised.value)
+    assert "apt-get install mariadb-server" in str(raised.value)
+
+
+def test_cli_sandbox_runs_the_workflow_and_cleans_up(rig_runner: RigRunner) -> None:
+    before = sandbox_dirs()
+    run = rig_runner.run("--sandbox")
+    assert run.exit_code == 0, run.stderr
+    assert run.report is not None
+    conn = run.report["connections"][0]
+    assert conn["host"] == "127.0.0.1" and conn["server"]["flavor"] == "mariadb"
+    assert sandbox_dirs() == before
+    assert not [p for p in os.popen("pgrep -af rig-sandbox-").read().splitlines()
+                if str(conn["port"]) in p]
+
+
+def test_cli_sandbox_cleans_up_after_a_failed_run(rig_runner: RigRunner) -> None:
+    before = sandbox_dirs()
+    run = rig_runner.run("--sandbox", "--database", "absent_db")
+    assert run.exit_code == 5
+    assert sandbox_dirs() == before
+
+
+def test_cli_sandbox_with_a_missing_binary_exits_5(rig_runner: RigRunner) -> None:
+    run = rig_runner.run("--sandbox", "--sandbox-binary", "/no/such/mariadbd")
+    assert run.exit_code == 5
+    assert "sandbox server binary /no/such/mariadbd not found" in run.stderr
