@@ -46,6 +46,9 @@ def run(
     err = stderr or sys.stderr
     verbose = _prescan_verbose(args, env)
     try:
+        if "--version" in args and args[:1] != ["plugins"]:  # fast: no plugin is imported
+            print("\n".join(version_lines()), file=out)
+            return int(ExitCode.OK)
         if args[:1] == ["plugins"]:
             from rig.commands import plugins_command
 
@@ -111,7 +114,7 @@ def version_lines() -> list[str]:
     import platform
 
     from rig import __version__
-    from rig.plugins import installed_plugins
+    from rig.discovery import installed_plugins
 
     lines = [f"rig {__version__} (rig-core) at {Path(__file__).parent}, "
              f"Python {platform.python_version()}"]

@@ -7,72 +7,19 @@ costs one error line and is recorded as failed, and the others keep working.
 
 from __future__ import annotations
 
-import importlib.metadata
-import re
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
 from loguru import logger
 
 from rig import hookspecs
+from rig.discovery import ENTRY_POINT_GROUP, PluginInfo, installed_plugins
+from rig.discovery import normalize as _normalize
 from rig.errors import PluginError, UsageError
 
-ENTRY_POINT_GROUP = "rig.plugins"
 DEFAULT_PLUGIN = "basic"
-
-
-def _normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-@dataclass
-class PluginInfo:
-    """What rig knows about one plugin: where it comes from, its status, what it contributes."""
-
-    name: str
-    distribution: str | None = None
-    version: str | None = None
-    module: str | None = None
-    status: str = "found"
-    """``loaded``, ``disabled``, ``failed`` (see ``error``), or ``found`` before loading."""
-    error: str | None = None
-    plugin: Any = field(default=None, repr=False)
-    options: list[str] = field(default_factory=list)
-    states: list[str] = field(default_factory=list)
-    hooks: list[str] = field(default_factory=list)
-
-    @property
-    def label(self) -> str:
-        """``name (distribution version)`` for messages."""
-        if self.distribution:
-            return f"{self.name!r} ({self.distribution} {self.version})"
-        return repr(self.name)
-
-    def as_json(self) -> dict[str, Any]:
-        """The plugin as ``rig plugins --json`` lists it."""
-        return {
-            "name": self.name, "distribution": self.distribution, "version": self.version,
-            "module": self.module, "status": self.status, "error": self.error,
-            "states": self.states, "options": self.options, "hooks": self.hooks,
-        }
-
-
-def installed_plugins() -> list[PluginInfo]:
-    """Every ``rig.plugins`` entry point with its distribution, without importing any plugin."""
-    found: dict[str, PluginInfo] = {}
-    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        dist = getattr(ep, "dist", None)
-        info = PluginInfo(
-            name=ep.name,
-            distribution=dist.metadata["Name"] if dist is not None else None,
-            version=dist.version if dist is not None else None,
-            module=ep.value,
-        )
-        found.setdefault(ep.name, info)
-    return sorted(found.values(), key=lambda info: info.name)
 
 
 class PluginHost:

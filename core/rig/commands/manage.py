@@ -97,7 +97,7 @@ def run_pip(arguments: list[str], *, cwd: Path, stdout: TextIO) -> None:
 
 def install_command(args: list[str], *, cwd: Path, stdout: TextIO) -> int:
     """Run ``rig plugins install``."""
-    from rig.plugins import installed_plugins
+    from rig.discovery import installed_plugins
 
     own, passthrough = _split_passthrough(args)
     parser = _install_parser()
@@ -122,7 +122,7 @@ def install_command(args: list[str], *, cwd: Path, stdout: TextIO) -> int:
 
 def uninstall_command(args: list[str], *, cwd: Path, stdout: TextIO) -> int:
     """Run ``rig plugins uninstall``."""
-    from rig.plugins import installed_plugins
+    from rig.discovery import installed_plugins
 
     parser = _uninstall_parser()
     if any(arg in ("-h", "--help") for arg in args):

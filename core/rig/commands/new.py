@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def new_command(args: list[str], *, cwd: Path, stdout: TextIO) -> int:
     """Run ``rig plugins new``."""
-    from rig.plugins import installed_plugins
+    from rig.discovery import installed_plugins
     from rig.scaffold import PluginNames, plan, write
 
     parser = _parser()
