@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
                         metavar="no:NAME", help="treat plugin NAME as disabled")
     parser.add_argument("--disable-plugin", action="append", default=[], metavar="NAME",
                         type=lambda s: [p for p in s.split(",") if p], help="same as -p no:NAME")
+    parser.add_argument("-h", "--help", action="help", help="show this help and exit")
     return parser
 
 
