@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 import rig
 from rig import hookspecs
 from rig.testing import RigRunner, ServerDSN

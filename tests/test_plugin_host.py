@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fake_distributions import FakeDistributions
 from rig.testing import RigRunner
+
+from fake_distributions import FakeDistributions
 
 EXTRA_PLUGIN = """
     import rig

@@ -14,11 +14,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import rig
-from fake_distributions import FakeDistributions
 from rig.testing import RigRunner, ServerDSN
 
+from fake_distributions import FakeDistributions
 
-def test_json_report_has_the_documented_fields(rig_runner: RigRunner, rig_server: ServerDSN) -> None:
+
+def test_json_report_has_the_documented_fields(
+        rig_runner: RigRunner, rig_server: ServerDSN) -> None:
     run = rig_runner.run("--plugin", "basic")
     assert run.exit_code == 0, run.stderr
     report = run.report
@@ -125,7 +127,7 @@ def test_ctrl_c_exits_2_and_the_reports_hold_what_ran(
             else:
                 raise AssertionError("the sleeping query never started")
         proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=30)
+        _stdout, stderr = proc.communicate(timeout=30)
     finally:
         proc.kill()
     assert proc.returncode == 2, stderr

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from rig.commands.manage import pip_target
 from rig.testing import RigRun, RigRunner, ServerDSN
 

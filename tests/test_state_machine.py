@@ -50,7 +50,8 @@ def test_a_handler_exception_ends_the_run_in_error_with_state_and_cause(
     def explode(ctx: rig.Context) -> None:
         raise ZeroDivisionError("division by zero in the handler")
 
-    run = rig_runner.run("--plugin", "boom", plugins=[("boom", states_plugin(("exploding", explode)))])
+    boom = states_plugin(("exploding", explode))
+    run = rig_runner.run("--plugin", "boom", plugins=[("boom", boom)])
     assert run.exit_code == 3
     line = next(line for line in run.stderr.splitlines() if line.startswith("rig: error:"))
     assert "the handler of state 'exploding' (plugin boom) raised ZeroDivisionError: " \

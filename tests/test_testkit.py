@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 
 import pytest
+
 import rig
 from rig.testing import RigRunner, ServerDSN, make_plugin, parse_dsn
 

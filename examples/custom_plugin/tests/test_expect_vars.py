@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import rig_expect_vars
+
 from rig.testing import RigRunner
 
 PLUGINS = [("expect_vars", rig_expect_vars)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 import rig
 import rig_python_demo
 from rig.testing import RigRun, RigRunner, ServerDSN
