@@ -209,11 +209,14 @@ class OptionGroup:
 class OptionParser:
     """The parser of a run: the core's options plus those plugins add in ``rig_addoption``."""
 
-    def __init__(self, *, config_file: Path | None, description: str = "") -> None:
+    def __init__(self, *, config_file: Path | None, description: str = "",
+                 usage: str | None = None, epilog: str | None = None) -> None:
         self.config_file = config_file
         self._argparser = _ArgParser(
             prog="rig",
             description=description,
+            usage=usage,
+            epilog=epilog,
             add_help=False,
             auto_env_var_prefix=ENV_PREFIX,
             default_config_files=[str(config_file)] if config_file else [],

@@ -23,6 +23,22 @@ from rig.results import PluginRecord, RunErrorInfo, RunResult
 from rig.secret import Secret
 
 
+HELP_USAGE = """rig [--plugin NAME[,NAME]] [--host HOST[:PORT]] [--user USER] [options]
+       rig --sandbox [options]
+       rig plugins [--json] | rig plugins new|install|uninstall ..."""
+HELP_DESCRIPTION = """Test TiDB, MySQL and MariaDB through workflows of states built from plugins.
+Every run connects, identifies the server, then runs each selected plugin's states
+(default plugin: basic) and reports."""
+HELP_EPILOG = """configuration:
+  Every option also comes from the environment as RIG_<OPTION> (--ping-count: RIG_PING_COUNT)
+  and from a TOML file (--config, ./rig.toml, ~/.config/rig/rig.toml). Precedence: command line
+  > environment > config file > default; rig --print-config shows each value and its source.
+
+exit codes:
+  0 all checks passed   1 a check failed   2 interrupted   3 internal or plugin error
+  4 usage or configuration error   5 cannot reach or log in to the database"""
+
+
 def bootstrap(args: list[str], environ: Mapping[str, str], cwd: Path) -> tuple[Any, Path | None]:
     """Phase one: the options needed before any plugin loads (config file, logging, plugin
     selection), with the config file's values."""
@@ -66,9 +82,8 @@ def load_plugins(options: Any, extra_plugins: Iterable[tuple[str, Any]]) -> Plug
 
 def build_parser(host: PluginHost, config_file: Path | None) -> OptionParser:
     """Phase two: the full parser, with every loaded plugin's options in its own group."""
-    from rig import __doc__ as description
-
-    parser = OptionParser(config_file=config_file, description=description or "")
+    parser = OptionParser(config_file=config_file, description=HELP_DESCRIPTION,
+                          usage=HELP_USAGE, epilog=HELP_EPILOG)
     add_bootstrap_options(parser)
     add_run_options(parser)
     for impl in host.hookimpls("rig_addoption"):
