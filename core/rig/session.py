@@ -22,7 +22,6 @@ from rig.plugins import DEFAULT_PLUGIN, PluginHost
 from rig.results import PluginRecord, RunErrorInfo, RunResult
 from rig.secret import Secret
 
-
 HELP_USAGE = """rig [--plugin NAME[,NAME]] [--host HOST[:PORT]] [--user USER] [options]
        rig --sandbox [options]
        rig plugins [--json] | rig plugins new|install|uninstall ..."""
