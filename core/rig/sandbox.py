@@ -172,6 +172,15 @@ class Sandbox:
         assert self.directory is not None
         return self.directory / "data"
 
+    @property
+    def _tmpdir(self) -> Path:
+        """The server's own temporary directory, inside the sandbox (never the shared /tmp,
+        where other programs may clean up the server's temporary tables)."""
+        assert self.directory is not None
+        path = self.directory / "tmp"
+        path.mkdir(exist_ok=True)
+        return path
+
     def _user_args(self) -> list[str]:
         return ["--user=root"] if os.geteuid() == 0 else []
 
@@ -209,6 +218,7 @@ class Sandbox:
                 f"--socket={self.directory / 'server.sock'}",
                 f"--pid-file={self.directory / 'server.pid'}",
                 f"--log-error={self.directory / 'server.log'}",
+                f"--tmpdir={self._tmpdir}",
                 "--skip-name-resolve", "--innodb-buffer-pool-size=64M", "--max-connections=500",
                 *self._user_args(),
             ]

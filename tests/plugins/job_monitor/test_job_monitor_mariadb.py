@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from rig.testing import RigRunner, ServerDSN
 
 ROWS = 600_000  # ALTER ... ALGORITHM=COPY of this many rows takes a second or two on 2 cores

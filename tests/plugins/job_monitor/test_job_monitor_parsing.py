@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from rig_job_monitor.parsing import (
     ddl_status,
     import_status,

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
+
 from rig.testing import RigRun, RigRunner
 from rig.tidb_standin import TidbStandin
 

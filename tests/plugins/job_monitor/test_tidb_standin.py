@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pymysql
 import pytest
+
 from rig.testing import RigRunner
 from rig.tidb_standin import IMPORT_COLUMNS_13, IMPORT_COLUMNS_21, TidbStandin
 
