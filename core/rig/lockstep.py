@@ -303,6 +303,8 @@ class _Job:
         self.started_at: float | None = None
         self.done = False
         self.hang = False
+        self.stop_reason: str | None = None
+        """Why a running step was killed other than a hang (``cancelled``, ``closed``)."""
         self.confirmed_at: float | None = None
 
 
@@ -356,7 +358,11 @@ class _Session:
                 if job.result.blocked or job.hang:
                     job.result.blocked_s = job.result.duration_s
                     job.result.released_after = driver.last_start_by_other(self.name)
-                if job.hang:
+                if job.stop_reason is not None and not job.result.ok:
+                    job.result.status = StepStatus.SKIPPED
+                    job.result.skipped_reason = f"{job.stop_reason} while running"
+                    job.result.error_code = job.result.error_message = None
+                elif job.hang and not job.result.ok:  # (it may have returned just before KILL)
                     job.result.status = StepStatus.HANG
                     job.result.error_code = job.result.error_message = None
                     self.stopped_reason = f"session hung in step {job.result.index}"
@@ -558,16 +564,16 @@ class Lockstep:
         self._kill_running(None)
 
     def _kill_running(self, reason: str | None) -> None:
+        """Kill every running step: as a hang (``reason`` ``None``), or because the run was
+        cancelled or the driver closed; later steps of every session are then skipped."""
         with self.changed:
             running = self._running()
             for session in self.sessions.values():
                 if reason is not None:
                     session.stopped_reason = reason
             for job in running:
-                job.hang = True
-                if not job.result.blocked:
-                    job.result.blocked = True
-                    job.result.blocked_by = "timeout"
+                job.hang = reason is None
+                job.stop_reason = reason
         for job in running:
             self._kill(self.sessions[job.result.session])
 

@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 import rig
 import rig_isolation
-from isolation_helpers import eventually, server_state
 from rig.testing import RigRunner
 from rig_isolation import profile
 from rig_isolation.catalog import ANOMALY_CODES, TEST_IDS
+
+from isolation_helpers import eventually, server_state
 
 State = Callable[[], tuple[set[str], set[int]]]
 

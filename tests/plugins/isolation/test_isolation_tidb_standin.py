@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from rig.testing import RigRunner
 
 mysql_mimic = pytest.importorskip("mysql_mimic")

@@ -7,7 +7,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
 import rig
+
 from isolation_helpers import Sessions, eventually, server_state
 
 Open = Callable[[str], rig.Connection]

@@ -1,0 +1,268 @@
+"""The plugin's states: prepare the database, run the matrix, judge it, clean up."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import rig
+from rig_isolation import profile
+from rig_isolation.catalog import ANOMALY, BY_ID, PREVENTED, UNSUPPORTED, AnomalyTest
+from rig_isolation.matrix import SNAPSHOT_VARIANT, VARIANT_SEPARATOR, deviations, roll_up
+from rig_isolation.runner import TABLE, Environment, Outcome, Variant, run_test
+
+
+@dataclass
+class IsolationRun:
+    """The matrix one connection observed."""
+
+    server: dict[str, Any]
+    tests: dict[str, dict[str, Outcome]] = field(default_factory=dict)
+    """level key → test id → outcome."""
+    duration_s: float = 0.0
+    expect: str | None = None
+    differences: list[profile.Difference] = field(default_factory=list)
+    complete: bool = False
+
+    def results(self) -> profile.Matrix:
+        """level key → test id → result."""
+        return {level: {test: o.result for test, o in row.items()}
+                for level, row in self.tests.items()}
+
+    def anomalies(self) -> dict[str, dict[str, str]]:
+        """level key → anomaly code → rolled-up result."""
+        return {level: roll_up(row) for level, row in self.results().items()}
+
+    def section(self) -> dict[str, Any]:
+        """The JSON report section."""
+        anomalies = self.anomalies()
+        return {
+            "server": self.server,
+            "tests": {level: {test: o.as_dict() for test, o in row.items()}
+                      for level, row in self.tests.items()},
+            "anomalies": anomalies,
+            "deviations": deviations(anomalies),
+            "complete": self.complete,
+            "duration_s": round(self.duration_s, 3),
+            "expect": None if self.expect is None else {
+                "profile": self.expect,
+                "differences": [d.__dict__ for d in self.differences],
+            },
+        }
+
+
+ENVIRONMENT: rig.Key[Environment] = rig.Key("isolation.environment")
+CREATED: rig.Key[str] = rig.Key("isolation.created_database")
+RUN: rig.Key[IsolationRun] = rig.Key("isolation.run")
+
+
+def database_name(ctx: rig.Context) -> str:
+    """``--isolation-database``; with several connections, one database per connection."""
+    name = str(ctx.config.getoption("isolation_database"))
+    return name if ctx.shared.parties == 1 else f"{name}_{ctx.connection_id}"
+
+
+def variants(ctx: rig.Context, server: rig.ServerInfo) -> list[Variant]:
+    """The matrix rows' set-ups, from ``--snapshot-isolation`` and ``--txn-mode``."""
+    mode = ctx.config.getoption("txn_mode")
+    snapshot = ctx.config.getoption("snapshot_isolation")
+    if mode and server.flavor is not rig.Flavor.TIDB:
+        raise rig.ConfigError(f"--txn-mode {mode} needs TiDB, but the server is "
+                              f"{server.describe()}", hint="drop --txn-mode")
+    if snapshot and not server.features.snapshot_isolation_setting:
+        raise rig.ConfigError(
+            f"--snapshot-isolation {snapshot} needs innodb_snapshot_isolation (MariaDB "
+            f"10.6.18, 10.11.8, 11.4 or newer), which {server.describe()} does not have",
+            hint="drop --snapshot-isolation")
+    begin = f"begin {mode}" if mode else "begin"
+    if snapshot == "both":
+        return [Variant("", "OFF", begin),
+                Variant(VARIANT_SEPARATOR + SNAPSHOT_VARIANT, "ON", begin)]
+    return [Variant("", snapshot.upper() if snapshot else None, begin)]
+
+
+def _variable(connection: rig.Connection, name: str) -> str | None:
+    try:
+        value = connection.scalar(f"SELECT @@{name}")
+    except rig.DatabaseError:
+        return None
+    if value is None:
+        return None
+    return {"0": "OFF", "1": "ON"}.get(str(value), str(value))
+
+
+def _text(value: Any) -> str:
+    return " and ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+class Prepare:
+    """Checks the options against the server and creates the test database."""
+
+    def execute(self, ctx: rig.Context) -> None:
+        monitor = ctx.require_connection()
+        server = ctx.server
+        assert server is not None, "getting_version runs first"
+        rows = variants(ctx, server)
+        database = database_name(ctx)
+        existing = monitor.query(
+            "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s",
+            (database,))
+        strangers = sorted(str(r["name"]) for r in existing if str(r["name"]) != TABLE)
+        if strangers:
+            raise rig.ConfigError(
+                f"database {database!r} exists and holds other tables "
+                f"({', '.join(strangers[:3])}); the isolation plugin drops its database at the "
+                "end", hint="choose another --isolation-database")
+        monitor.execute(f"CREATE DATABASE IF NOT EXISTS {rig.quote_identifier(database)}")
+        ctx.data[CREATED] = database
+        detection = ctx.config.getoption("block_detection")
+        ctx.data[ENVIRONMENT] = Environment(
+            monitor=monitor, settings=ctx.settings, database=database, flavor=server.flavor,
+            block_timeout=float(ctx.config.getoption("block_timeout")),
+            server_detection=detection == "server", cancelled=lambda: ctx.cancelled)
+        facts: dict[str, Any] = {
+            "flavor": server.flavor.value,
+            "version": server.version_text,
+            "version_string": server.version_string,
+            "default_isolation": server.default_isolation,
+            "database": database,
+            "block_timeout_s": float(ctx.config.getoption("block_timeout")),
+            "block_detection": detection,
+        }
+        if server.features.snapshot_isolation_setting:
+            facts["innodb_snapshot_isolation"] = _variable(
+                monitor, "global.innodb_snapshot_isolation")
+            facts["snapshot_isolation_runs"] = [v.snapshot_isolation or "server default"
+                                                for v in rows]
+        if server.flavor is rig.Flavor.TIDB:
+            facts["tidb_txn_mode"] = _variable(monitor, "tidb_txn_mode")
+            facts["txn_mode"] = ctx.config.getoption("txn_mode") or "server default"
+        lock_wait = _variable(monitor, "innodb_lock_wait_timeout")
+        if lock_wait is not None and lock_wait.isdigit() and \
+                float(lock_wait) <= facts["block_timeout_s"]:
+            ctx.log.warning("--block-timeout {} is not below the server's "
+                            "innodb_lock_wait_timeout ({} s): where the server cannot say a "
+                            "step waits on a lock, it may fail with 1205 first",
+                            facts["block_timeout_s"], lock_wait)
+        ctx.data[RUN] = IsolationRun(server=facts)
+        ctx.log.info("isolation tests in database {} on {}", database, server.describe())
+
+
+class TestIsolation:
+    """Runs every selected test at every selected level, each from a fresh table."""
+
+    def execute(self, ctx: rig.Context) -> None:
+        env = ctx.data[ENVIRONMENT]
+        run = ctx.data[RUN]
+        server = ctx.server
+        assert server is not None
+        levels = list(dict.fromkeys(ctx.config.getoption("levels")))
+        tests = [BY_ID[name] for name in dict.fromkeys(ctx.config.getoption("tests"))]
+        start = time.perf_counter()
+        try:
+            self._run(ctx, env, run, tests, levels, server)
+        finally:
+            env.close()
+            run.duration_s = time.perf_counter() - start
+        run.complete = not ctx.cancelled
+        if run.server.get("block_detection") == "server":
+            detections = {o.evidence.get("detection") for row in run.tests.values()
+                          for o in row.values()}
+            run.server["block_detection"] = "+".join(sorted(d for d in detections if d))
+
+    @staticmethod
+    def _run(ctx: rig.Context, env: Environment, run: IsolationRun, tests: list[AnomalyTest],
+             levels: list[str], server: rig.ServerInfo) -> None:
+        for variant in variants(ctx, server):
+            for level in levels:
+                key = level + variant.key_suffix
+                row = run.tests.setdefault(key, {})
+                for test in tests:
+                    if ctx.cancelled:
+                        return
+                    outcome = run_test(env, test, level, variant)
+                    row[test.id] = outcome
+                    ctx.log.debug("{} {}: {} ({})", key, test.id, outcome.result,
+                                  outcome.evidence.get("why"))
+                ctx.log.info("{}: {}", key, ", ".join(f"{t} {o.result}"
+                                                      for t, o in row.items()))
+
+
+class Judge:
+    """One check per (level, test); with ``--expect`` a mismatch fails; ``--save-profile``."""
+
+    def execute(self, ctx: rig.Context) -> None:
+        run = ctx.data[RUN]
+        expect = ctx.config.getoption("expect")
+        expected: profile.Matrix = {}
+        if expect:
+            expected = profile.load(expect)
+            run.expect = str(profile.resolve(expect))
+            run.differences = profile.compare(expected, run.results())
+        for level, row in run.tests.items():
+            for test, outcome in row.items():
+                want = expected.get(level, {}).get(test)
+                detail = f"{outcome.result}: {outcome.evidence.get('why', '')}"
+                if want == outcome.result:
+                    verdict = rig.Verdict.PASS
+                    detail = f"{outcome.result} as expected: {outcome.evidence.get('why', '')}"
+                elif want is not None:
+                    verdict = rig.Verdict.FAIL
+                    detail = f"expected {want}, observed {detail}"
+                elif outcome.result in (PREVENTED, ANOMALY):
+                    verdict = rig.Verdict.PASS
+                elif outcome.result == UNSUPPORTED:
+                    verdict = rig.Verdict.SKIP
+                else:
+                    verdict = rig.Verdict.ERROR
+                ctx.check(f"{level}/{test}", verdict, detail, duration_s=outcome.duration_s)
+        save = ctx.config.getoption("save_profile")
+        if save and ctx.connection_id == "c1":
+            server = run.server
+            about = {"produced_by": "rig --plugin isolation",
+                     "server": f"{server['flavor']} {server['version']}",
+                     "version_string": server["version_string"],
+                     "settings": ", ".join(f"{k}={_text(server[k])}" for k in (
+                         "innodb_snapshot_isolation", "snapshot_isolation_runs",
+                         "tidb_txn_mode", "txn_mode") if k in server) or "server defaults",
+                     "date": time.strftime("%Y-%m-%d", time.gmtime())}
+            profile.save(save, run.results(), about)
+            ctx.log.info("saved the observed matrix to {}", save)
+
+
+class CleanUp:
+    """Kills sessions left behind and drops the test database (unless ``--keep-tables``);
+    runs after a failure or Ctrl-C too."""
+
+    def execute(self, ctx: rig.Context) -> None:
+        env = ctx.data.get(ENVIRONMENT)
+        database = ctx.data.get(CREATED)
+        if database is None:
+            return
+        keep = bool(ctx.config.getoption("keep_tables"))
+        if env is not None:
+            env.close()
+        connection = self._connection(ctx)
+        try:
+            for thread_id in sorted(env.session_ids if env else ()):
+                with contextlib.suppress(rig.DatabaseError):
+                    connection.execute(f"KILL {int(thread_id)}")
+            if keep:
+                ctx.log.info("kept database {} (--keep-tables)", database)
+            else:
+                connection.execute(f"DROP DATABASE IF EXISTS {rig.quote_identifier(database)}")
+        finally:
+            if connection is not ctx.connection:
+                connection.close()
+
+    @staticmethod
+    def _connection(ctx: rig.Context) -> rig.Connection:
+        """The run's connection if it still works (Ctrl-C shuts it down), else a new one."""
+        if ctx.connection is not None:
+            with contextlib.suppress(Exception):
+                ctx.connection.raw.ping(reconnect=False)
+                return ctx.connection
+        return rig.Connection(rig.open_raw(ctx.settings), ctx.settings, ctx.connection_id)
+
