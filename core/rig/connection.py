@@ -16,7 +16,7 @@ import pymysql
 import pymysql.cursors
 
 from rig.errors import ConnectError
-from rig.resilience import DatabaseError, error_code, error_message
+from rig.resilience import CircuitOpenError, DatabaseError, error_code, error_message
 from rig.secret import Secret
 
 DEFAULT_PORT = 4000
@@ -168,7 +168,7 @@ def explain(exc: BaseException, settings: ConnectionSettings) -> ConnectError:
     message = error_message(cause)
     where = settings.address
     lowered = message.lower()
-    if isinstance(exc, DatabaseError) and exc.__class__.__name__ == "CircuitOpenError":
+    if isinstance(exc, CircuitOpenError):
         return ConnectError(str(cause), hint="the server kept failing; check it is up")
     if code == 1045:
         using = "with a password" if settings.password else "without a password"

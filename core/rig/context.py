@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from loguru import logger
 
-from rig.connection import Connection, ConnectionSettings, explain, open_raw
+from rig.connection import (
+    Connection,
+    ConnectionSettings,
+    explain,
+    open_raw,
+    quote_identifier,
+)
 from rig.resilience import (
     BreakerBoard,
     DatabaseError,
@@ -179,10 +185,8 @@ class Context:
             self.connection.close()
             self.connection = None
         connection = self.connect()
-        if settings_db := self.data.get(CURRENT_DATABASE):
-            from rig.connection import quote_identifier
-
-            connection.execute(f"USE {quote_identifier(settings_db)}")
+        if database := self.data.get(CURRENT_DATABASE):
+            connection.execute(f"USE {quote_identifier(database)}")
         return connection
 
     def retry(self, fn: Callable[[Connection], T], *, operation: str) -> T:

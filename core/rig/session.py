@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from loguru import logger
 
 from rig.config import Config, ConfigFile, OptionParser, find_config_file
+from rig.connection import HostPort
 from rig.errors import ExitCode, PluginError, RigError
 from rig.log import configure_logging, level_for, trace_hooks
 from rig.options import PROMPT, add_bootstrap_options, add_run_options
@@ -188,7 +189,7 @@ class Session:
             if option.sandbox:
                 sandbox = Sandbox(server_binary=option.sandbox_binary)
                 sandbox.start()
-                option.host = [[_host_port(sandbox.host, sandbox.port)]]
+                option.host = [[HostPort(sandbox.host, sandbox.port)]]
                 option.user, option.password = sandbox.user, None
             coordinator = Coordinator(
                 workflow=registry.workflow(), hooks=host.hook, config=config,
@@ -251,8 +252,3 @@ class Session:
         if result.interrupted:
             print("rig: interrupted; the reports hold what ran", file=self.stderr)
 
-
-def _host_port(host: str, port: int) -> Any:
-    from rig.connection import HostPort
-
-    return HostPort(host, port)
