@@ -220,3 +220,17 @@ def test_output_into_a_closed_pipe_is_not_an_error() -> None:
                           executable="/bin/bash")
     assert done.stdout.startswith("usage: rig")
     assert "Error" not in done.stderr
+
+
+def test_a_plugin_may_implement_a_hook_another_plugin_defines(
+        rig_runner: RigRunner, fake_dists: FakeDistributions) -> None:
+    """'aaa' loads before 'load', which defines rig_load_workloads in rig_addhooks."""
+    fake_dists.add("rig-plugin-aaa", "aaa", "rig_aaa_mod", """
+        import rig
+
+        @rig.hookimpl
+        def rig_load_workloads(config):
+            return []
+    """)
+    run = rig_runner.run("plugins", "--json", target_server=False, report=False)
+    assert {p["name"]: p["status"] for p in json.loads(run.stdout)}["aaa"] == "loaded"

@@ -4,6 +4,7 @@ whose errors carry their context."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import socket
 import ssl
 from collections.abc import Sequence
@@ -111,18 +112,15 @@ def system_ca_bundle() -> str | None:
     return next((path for path in SYSTEM_CA_BUNDLES if Path(path).is_file()), None)
 
 
-def ssl_context(settings: ConnectionSettings) -> ssl.SSLContext | None:
-    """The TLS context for ``--ssl-mode``; ``None`` for ``disabled`` and ``preferred``, which
-    PyMySQL handles itself (preferred: TLS when the server offers it)."""
-    mode = settings.ssl_mode
-    if mode in (SslMode.DISABLED, SslMode.PREFERRED):
-        return None
-    if mode is SslMode.REQUIRED:
-        context = ssl.create_default_context()
+@functools.lru_cache(maxsize=32)
+def _context(mode: SslMode, cafile: str | None) -> ssl.SSLContext:
+    """One TLS context per mode and CA, built once per process: loading a CA bundle costs tens
+    of milliseconds, far more than the rest of a local connect."""
+    if mode in (SslMode.PREFERRED, SslMode.REQUIRED):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # encrypt, verify nothing
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         return context
-    cafile = settings.ssl_ca or system_ca_bundle()
     try:
         context = ssl.create_default_context(cafile=cafile)
     except (OSError, ssl.SSLError) as exc:
@@ -134,8 +132,28 @@ def ssl_context(settings: ConnectionSettings) -> ssl.SSLContext | None:
     return context
 
 
+def ssl_context(settings: ConnectionSettings) -> ssl.SSLContext | None:
+    """The TLS context for ``--ssl-mode``; ``None`` for ``disabled``. ``verify-ca`` and
+    ``verify-identity`` check against ``--ssl-ca``, else the system CA bundle."""
+    mode = settings.ssl_mode
+    if mode is SslMode.DISABLED:
+        return None
+    cafile = None
+    if mode in (SslMode.VERIFY_CA, SslMode.VERIFY_IDENTITY):
+        cafile = settings.ssl_ca or system_ca_bundle()
+    return _context(mode, cafile)
+
+
+_SERVERS_WITHOUT_TLS: set[tuple[str, int]] = set()
+"""Servers that refused TLS in ``preferred`` mode: later connections go plain at once."""
+_NO_TLS_ON_SERVER = 2026  # CR_SSL_CONNECTION_ERROR: "the server doesn't support it"
+
+
 def open_raw(settings: ConnectionSettings) -> pymysql.connections.Connection:
-    """Open a PyMySQL connection; raises the driver's exceptions (see :func:`explain`)."""
+    """Open a PyMySQL connection; raises the driver's exceptions (see :func:`explain`).
+
+    ``preferred`` tries TLS first and falls back to plain text when the server has no TLS
+    (remembered per server, so the probe happens once per process)."""
     kwargs: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
@@ -150,12 +168,19 @@ def open_raw(settings: ConnectionSettings) -> pymysql.connections.Connection:
         "charset": "utf8mb4",
         "local_infile": False,
     }
-    context = ssl_context(settings)
-    if settings.ssl_mode is SslMode.DISABLED:
-        kwargs["ssl_disabled"] = True
-    elif context is not None:
-        kwargs["ssl"] = context
-    raw = pymysql.connect(**kwargs)
+    server = (settings.host, settings.port)
+    plain = settings.ssl_mode is SslMode.DISABLED or (
+        settings.ssl_mode is SslMode.PREFERRED and server in _SERVERS_WITHOUT_TLS)
+    if plain:
+        raw = pymysql.connect(ssl_disabled=True, **kwargs)
+    else:
+        try:
+            raw = pymysql.connect(ssl=ssl_context(settings), **kwargs)
+        except pymysql.err.OperationalError as exc:
+            if settings.ssl_mode is not SslMode.PREFERRED or error_code(exc) != _NO_TLS_ON_SERVER:
+                raise
+            _SERVERS_WITHOUT_TLS.add(server)
+            raw = pymysql.connect(ssl_disabled=True, **kwargs)
     raw._read_timeout = None  # queries may legitimately run long (locks, DDL, monitors)
     raw._write_timeout = None
     return raw

@@ -107,8 +107,10 @@ class PluginHost:
         self._fail(info, cause, error)
 
     def register(self, name: str, plugin: Any, info: PluginInfo | None = None) -> PluginInfo:
-        """Register ``plugin`` under ``name``; a plugin that implements an unknown hook or
-        fails pluggy's validation is recorded as failed and not registered."""
+        """Register ``plugin`` under ``name`` and let it add hookspecs (``rig_addhooks``); a
+        plugin that fails pluggy's validation is recorded as failed and not registered.
+        Unknown hooks are checked by :meth:`check_hooks` once every plugin is registered, so
+        a plugin may implement hooks that a plugin registered after it defines."""
         if info is None:
             info = PluginInfo(name=name, module=getattr(plugin, "__name__", None))
         self.infos[name] = info
@@ -116,14 +118,6 @@ class PluginHost:
             self.pm.register(plugin, name=name)
         except Exception as exc:
             self._fail(info, f"{type(exc).__name__}: {exc}", exc)
-            return info
-        unknown = [
-            hook.name for hook in self.pm.get_hookcallers(plugin) or [] if hook.spec is None
-        ]
-        if unknown:
-            self.pm.unregister(plugin)
-            self._fail(info, f"implements unknown hook(s) {', '.join(unknown)} "
-                             f"(it may need a newer rig-core than {_core_version()})")
             return info
         info.status = "loaded"
         info.plugin = plugin
@@ -135,6 +129,17 @@ class PluginHost:
             info.plugin = None
             self._fail(info, f"rig_addhooks raised {type(exc).__name__}: {exc}", exc)
         return info
+
+    def check_hooks(self) -> None:
+        """Reject every loaded plugin that implements a hook no spec defines (a typo, or a
+        hook of a newer rig-core or of a plugin that is not installed)."""
+        for info in self.loaded():
+            unknown = [hook.name for hook in self.pm.get_hookcallers(info.plugin) or []
+                       if hook.spec is None]
+            if unknown:
+                self.reject(info.name, f"implements unknown hook(s) {', '.join(unknown)} "
+                            f"(it may need a newer rig-core than {_core_version()}, or a "
+                            "plugin that defines them)")
 
     def loaded(self) -> list[PluginInfo]:
         """The loaded plugins, in name order."""

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,9 +228,12 @@ class Sandbox:
             if self.tls_files is not None:
                 command += [f"--ssl-ca={self.tls_files.ca}", f"--ssl-cert={self.tls_files.cert}",
                             f"--ssl-key={self.tls_files.key}"]
+        # PR_SET_PDEATHSIG fires when the *thread* that started the server ends, so it is
+        # only armed from the main thread, whose end is the process's.
+        in_main_thread = threading.current_thread() is threading.main_thread()
         self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL,
-                                         preexec_fn=_die_with_parent)
+                                         preexec_fn=_die_with_parent if in_main_thread else None)
         log.close()
 
     def _wait_ready(self) -> bool:
@@ -246,6 +250,15 @@ class Sandbox:
             except pymysql.err.OperationalError:
                 time.sleep(0.05)
         return False
+
+    def restart(self) -> None:
+        """Stop the server and start it again on the same port with the same data, as a
+        server restart in the middle of a run would."""
+        self._terminate()
+        self._launch()
+        if not self._wait_ready():
+            raise SandboxError(f"the sandbox {self.kind} server did not restart: "
+                               f"{self._log_tail()}")
 
     def _log_tail(self) -> str:
         assert self.directory is not None

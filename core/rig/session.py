@@ -77,6 +77,7 @@ def load_plugins(options: Any, extra_plugins: Iterable[tuple[str, Any]]) -> Plug
         if host.pm.has_plugin(name):  # the in-process object replaces the installed one
             host.pm.unregister(name=name)
         host.register(name, plugin)
+    host.check_hooks()
     return host
 
 
