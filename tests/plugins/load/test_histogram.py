@@ -4,6 +4,7 @@ timeline (no database needed)."""
 from __future__ import annotations
 
 import pytest
+
 from rig_load.histogram import LatencyHistogram
 from rig_load.plan import Plan, natural_order
 

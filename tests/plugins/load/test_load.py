@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 import rig
 from rig.testing import RigRunner, ServerDSN
 from rig_load import Tables, Workload

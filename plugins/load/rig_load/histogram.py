@@ -1,0 +1,56 @@
+"""Latency histograms: HDR (constant memory however many samples, 3 significant digits)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
+
+LOWEST_US = 1
+HIGHEST_US = 3_600_000_000
+"""Latencies are recorded in microseconds, from 1 µs to one hour (longer ones are clamped)."""
+SIGNIFICANT_DIGITS = 3
+
+PERCENTILES = {"p50": 50.0, "p95": 95.0, "p99": 99.0}
+
+
+class LatencyHistogram:
+    """An HDR histogram of latencies in microseconds, summarised in milliseconds."""
+
+    def __init__(self) -> None:
+        self._hdr = HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
+
+    @property
+    def count(self) -> int:
+        """How many latencies were recorded."""
+        return int(self._hdr.get_total_count())
+
+    def record_many(self, samples_us: Iterable[int]) -> None:
+        """Record latencies given in whole microseconds (equal values are recorded at once)."""
+        record = self._hdr.record_value
+        for value, times in Counter(samples_us).items():
+            record(min(max(value, LOWEST_US), HIGHEST_US), times)
+
+    def add(self, other: LatencyHistogram) -> None:
+        """Merge ``other`` into this histogram."""
+        self._hdr.add(other._hdr)
+
+    def percentile_ms(self, percent: float) -> float:
+        """The latency at ``percent`` (0..100), in milliseconds."""
+        return float(self._hdr.get_value_at_percentile(percent)) / 1000.0
+
+    def summary_ms(self) -> dict[str, Any]:
+        """``count``, ``min``, ``p50``, ``p95``, ``p99``, ``max`` and ``mean`` in milliseconds;
+        only ``count`` when empty."""
+        count = self.count
+        if count == 0:
+            return {"count": 0}
+        summary: dict[str, Any] = {"count": count,
+                                   "min": round(self._hdr.get_min_value() / 1000.0, 3)}
+        for name, percent in PERCENTILES.items():
+            summary[name] = round(self.percentile_ms(percent), 3)
+        summary["max"] = round(self._hdr.get_max_value() / 1000.0, 3)
+        summary["mean"] = round(self._hdr.get_mean_value() / 1000.0, 3)
+        return summary

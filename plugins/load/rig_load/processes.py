@@ -1,0 +1,231 @@
+"""``--processes P``: the workers run in P worker processes (threads inside each), so the
+client's CPU work is spread over every core instead of one interpreter's GIL.
+
+The coordinator's connections still run the workflow (prepare, barrier, cleanup); during the
+measured run each worker process opens its own connections and sends its samples, interval by
+interval, to the parent, where the one :class:`~rig_load.run.LoadRun` merges them into the
+same HDR histograms as in thread mode. A process that dies is noticed by the parent: its
+connections end in error with the cause, the others finish.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import queue
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from loguru import logger
+
+import rig
+from rig_load.plan import Plan
+from rig_load.run import LoadRun, WorkerStats
+from rig_load.worker import DRIVER_ERRORS, Worker
+from rig_load.workloads import Workload
+
+_POLL_S = 0.1
+_READY_TIMEOUT_S = 60.0
+_STOP_GRACE_S = 5.0
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """One worker of a process: its connection id, where to connect, the database."""
+
+    id: str
+    settings: rig.ConnectionSettings
+    database: str
+
+
+@dataclass(frozen=True)
+class Job:
+    """What one worker process runs."""
+
+    number: int
+    workers: tuple[WorkerSpec, ...]
+    workload: Workload
+    tables: tuple[str, ...]
+    table_size: int
+    think_time: float
+    rate_per_worker: float
+
+
+class _ProcessLink:
+    """A worker's own connection inside a worker process."""
+
+    def __init__(self, spec: WorkerSpec, stop: Any) -> None:
+        self.id = spec.id
+        self.spec = spec
+        self._stop = stop
+        self._raw = self._open()
+
+    def _open(self) -> Any:
+        raw = rig.open_raw(self.spec.settings)
+        with raw.cursor() as cursor:
+            cursor.execute(f"USE {rig.quote_identifier(self.spec.database)}")
+        return raw
+
+    @property
+    def log(self) -> Any:
+        return logger.bind(conn=self.id, state="load_running")
+
+    @property
+    def cancelled(self) -> bool:
+        return bool(self._stop.is_set())
+
+    @property
+    def raw(self) -> Any:
+        return self._raw
+
+    def reconnect(self) -> Any:
+        with contextlib.suppress(Exception):
+            self._raw.close()
+        self._raw = self._open()
+        return self._raw
+
+
+class _PipeSink:
+    """Sends a worker's samples to the parent."""
+
+    def __init__(self, plan: Plan, workload: Workload, out: Any) -> None:
+        self.plan = plan
+        self.workload = workload
+        self._out = out
+
+    def submit(self, worker: str, index: int, samples_us: list[int], errors: int = 0,
+               reconnects: int = 0) -> None:
+        self._out.put(("submit", worker, index, samples_us, errors, reconnects))
+
+
+def child_main(job: Job, out: Any, start: Any, stop: Any) -> None:
+    """A worker process: connect every worker, say ready, wait for the plan, run."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us through ``stop``
+    logger.remove()
+    logger.configure(extra={"conn": "-", "state": "-"})
+    logger.add(lambda message: out.put(("log", str(message).rstrip())), level="WARNING",
+               format="{extra[conn]} {message}")
+    links = [_ProcessLink(spec, stop) for spec in job.workers]
+    out.put(("ready", job.number))
+    plan: Plan = start.get()
+    sink = _PipeSink(plan, job.workload, out)
+
+    def run_one(link: _ProcessLink) -> None:
+        worker = Worker(link, sink, tables=list(job.tables), table_size=job.table_size,
+                        think_time=job.think_time, rate=job.rate_per_worker)
+        try:
+            worker.run()
+        except (rig.RigError, *DRIVER_ERRORS) as exc:
+            out.put(("failed", link.id, str(exc)))
+        finally:
+            out.put(("finish", worker.stats))
+
+    threads = [threading.Thread(target=run_one, args=(link,)) for link in links]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+class ProcessPool:
+    """The parent's side: starts the worker processes, feeds their messages to the run, and
+    notices a process that dies."""
+
+    def __init__(self, jobs: list[Job]) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.jobs = jobs
+        self._queue: Any = context.Queue()
+        self._starts = [context.Queue() for _ in jobs]
+        self.stop = context.Event()
+        self.processes = [
+            context.Process(target=child_main, args=(job, self._queue, start, self.stop),
+                            name=f"rig-load-{job.number}", daemon=True)
+            for job, start in zip(jobs, self._starts, strict=True)]
+        self._run: LoadRun | None = None
+        self._pump: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the processes and wait until each has connected its workers."""
+        for process in self.processes:
+            process.start()
+        ready: set[int] = set()
+        deadline = time.monotonic() + _READY_TIMEOUT_S
+        while len(ready) < len(self.jobs):
+            try:
+                message = self._queue.get(timeout=_POLL_S)
+            except queue.Empty:
+                dead = [p for p in self.processes if p.exitcode is not None]
+                if dead or time.monotonic() > deadline:
+                    self.close()
+                    cause = (f"exited with code {dead[0].exitcode}" if dead
+                             else f"did not connect within {_READY_TIMEOUT_S:g}s")
+                    raise rig.PluginError(f"load worker process {cause} before the run",
+                                          hint="run with -v; check the connection settings"
+                                          ) from None
+                continue
+            if message[0] == "ready":
+                ready.add(message[1])
+            elif message[0] == "log":
+                logger.warning(message[1])
+
+    def launch(self, run: LoadRun) -> None:
+        """Give every process the plan and follow them until they are done."""
+        self._run = run
+        for start in self._starts:
+            start.put(run.plan)
+        self._pump = threading.Thread(target=self._follow, name="rig-load-pump", daemon=True)
+        self._pump.start()
+
+    def _follow(self) -> None:
+        run = self._run
+        assert run is not None
+        owners = {spec.id: process for job, process in zip(self.jobs, self.processes,
+                                                            strict=True)
+                  for spec in job.workers}
+        pending = set(owners)
+        while pending:
+            try:
+                message = self._queue.get(timeout=_POLL_S)
+            except queue.Empty:
+                for worker in sorted(pending):
+                    process = owners[worker]
+                    if process.exitcode is not None:
+                        run.failures[worker] = (f"load worker process {process.pid} died "
+                                                f"(exit code {process.exitcode}) while "
+                                                f"running {worker}")
+                        run.finish(WorkerStats(worker))
+                        pending.discard(worker)
+                continue
+            kind = message[0]
+            if kind == "submit":
+                run.submit(*message[1:])
+            elif kind == "finish":
+                run.finish(message[1])
+                pending.discard(message[1].id)
+            elif kind == "failed":
+                run.failures[message[1]] = message[2]
+            elif kind == "log":
+                logger.warning(message[1])
+        for process in self.processes:
+            process.join(_STOP_GRACE_S)
+
+    def close(self) -> None:
+        """Stop the processes (Ctrl-C, or a failed start); never raises."""
+        self.stop.set()
+        for process in self.processes:
+            if process.is_alive():
+                process.join(_STOP_GRACE_S)
+            if process.is_alive():
+                process.terminate()
+
+
+def make_jobs(specs: list[WorkerSpec], processes: int, *, workload: Workload,
+              tables: list[str], table_size: int, think_time: float,
+              rate_per_worker: float) -> list[Job]:
+    """Deal the workers round-robin over ``processes`` (at most one process per worker)."""
+    count = min(processes, len(specs))
+    return [Job(number, tuple(specs[number::count]), workload, tuple(tables), table_size,
+                think_time, rate_per_worker) for number in range(count)]

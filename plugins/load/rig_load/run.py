@@ -1,0 +1,201 @@
+"""The run shared by every connection: it collects each connection's interval samples, prints
+sysbench-like interval lines while the run goes, and keeps the totals (an HDR histogram of the
+measured window, errors, reconnection gaps)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rig_load.histogram import LatencyHistogram
+from rig_load.plan import Plan
+from rig_load.workloads import Workload
+
+_TICK_S = 0.05
+
+
+@dataclass
+class WorkerStats:
+    """What one connection did while running load."""
+
+    id: str
+    started_at_s: float | None = None
+    events: int = 0
+    errors: Counter[tuple[str, int | None]] = field(default_factory=Counter)
+    reconnects: int = 0
+    gaps: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """The per-connection part of the ``load`` report section."""
+        return {"id": self.id, "started_at_s": self.started_at_s, "events": self.events,
+                "errors": sum(self.errors.values()), "reconnects": self.reconnects,
+                "gaps": self.gaps}
+
+
+@dataclass
+class _Interval:
+    histogram: LatencyHistogram | None = field(default_factory=LatencyHistogram)
+    """Dropped once the interval's line is out, so memory stays constant."""
+    events: int = 0
+    errors: int = 0
+    reconnects: int = 0
+    record: dict[str, Any] | None = None
+
+
+class LoadRun:
+    """Shared by the connections of one run (created once, after every connection prepared).
+
+    Workers call :meth:`submit` when they pass an interval boundary and :meth:`finish` at the
+    end; a reporter thread prints interval ``k`` as soon as every running worker has passed
+    it, or half an interval after its end at the latest.
+    """
+
+    def __init__(self, plan: Plan, workload: Workload, emit: Callable[[str], None]) -> None:
+        self.plan = plan
+        self.workload = workload
+        self._emit = emit
+        self._lock = threading.Lock()
+        self._intervals: dict[int, _Interval] = {}
+        self._latest: dict[str, int] = {}
+        self._finished: set[str] = set()
+        self._next = plan.index_at(plan.t0)
+        self.intervals: list[dict[str, Any]] = []
+        self.total = LatencyHistogram()
+        self.workers: dict[str, WorkerStats] = {}
+        self.stopped_at: float | None = None
+        self.failures: dict[str, str] = {}
+        """Why a worker stopped early (a worker process died), by connection id."""
+        self.pool: Any = None
+        """The :class:`~rig_load.processes.ProcessPool` with ``--processes``, else ``None``."""
+        self._finished_events = {worker: threading.Event() for worker in plan.order}
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._report_loop, name="rig-load-reporter",
+                                        daemon=True)
+        self._thread.start()
+
+    def submit(self, worker: str, index: int, samples_us: list[int], errors: int = 0,
+               reconnects: int = 0) -> None:
+        """Hand over a worker's samples (latencies in µs) of interval ``index``."""
+        with self._lock:
+            interval = self._intervals.setdefault(index, _Interval())
+            if interval.histogram is not None:
+                interval.histogram.record_many(samples_us)
+            interval.events += len(samples_us)
+            interval.errors += errors
+            interval.reconnects += reconnects
+            if index >= 0:
+                self.total.record_many(samples_us)
+            if interval.record is not None:  # late: the line is out, keep the record right
+                self._fill_record(index, interval)
+            self._latest[worker] = max(self._latest.get(worker, index), index)
+
+    def finish(self, stats: WorkerStats) -> None:
+        """A worker is done (normally or not): stop waiting for it."""
+        with self._lock:
+            if stats.id in self._finished:
+                return
+            self._finished.add(stats.id)
+            self.workers[stats.id] = stats
+            if stats.id in self._finished_events:
+                self._finished_events[stats.id].set()
+            if self._finished >= set(self.plan.order):
+                self.stopped_at = time.perf_counter()
+                self._done.set()
+        if self._done.is_set():
+            self._thread.join()
+
+    def wait_finished(self, worker: str, timeout: float) -> bool:
+        """Wait until ``worker`` has finished; whether it has."""
+        return self._finished_events[worker].wait(timeout)
+
+    def close(self) -> None:
+        """Stop the worker processes and the reporter (after an interrupted run) and print
+        what is pending."""
+        if self.pool is not None:
+            self.pool.close()
+        self._done.set()
+        self._thread.join()
+
+    @property
+    def measured_s(self) -> float:
+        """How long the measured window lasted (shorter than ``--duration`` if interrupted)."""
+        plan = self.plan
+        stop = plan.end if self.stopped_at is None else min(plan.end, self.stopped_at)
+        return max(stop - plan.steady_start, 1e-9)
+
+    def errors(self) -> Counter[tuple[str, int | None]]:
+        """Errors of every worker, by class and code."""
+        total: Counter[tuple[str, int | None]] = Counter()
+        for stats in self.workers.values():
+            total.update(stats.errors)
+        return total
+
+    def _report_loop(self) -> None:
+        while not self._done.wait(_TICK_S):
+            self._emit_ready(time.perf_counter(), force=False)
+        self._emit_ready(time.perf_counter(), force=True)
+
+    def _emit_ready(self, now: float, *, force: bool) -> None:
+        lines = []
+        with self._lock:
+            last = self.plan.index_at(min(now, self.plan.end - 1e-9))
+            if force:
+                last = max([last, *self._intervals])
+            for index in range(self._next, last + 1):
+                interval = self._intervals.setdefault(index, _Interval())
+                _start, end = self.plan.bounds(index)
+                if not (force or self._passed_by_all(index, end)
+                        or now > end + self.plan.interval / 2):
+                    break
+                self._fill_record(index, interval)
+                assert interval.record is not None
+                interval.histogram = None
+                self.intervals.append(interval.record)
+                lines.append(_line(interval.record))
+                self._next = index + 1
+        for line in lines:
+            self._emit(line)
+
+    def _passed_by_all(self, index: int, end: float) -> bool:
+        for worker in self.plan.order:
+            if worker in self._finished or self.plan.start_of(worker) >= end:
+                continue
+            if self._latest.get(worker, index - 1) < index:
+                return False
+        return True
+
+    def _fill_record(self, index: int, interval: _Interval) -> None:
+        start, end = self.plan.bounds(index)
+        seconds = max(end - start, 1e-9)
+        events = interval.events
+        threads = sum(1 for w in self.plan.order if self.plan.start_of(w) < end)
+        record = interval.record if interval.record is not None else {}
+        record.update({
+            "t_s": round(end - self.plan.t0, 3),
+            "seconds": round(seconds, 3),
+            "threads": threads,
+            "events": events,
+            "tps": round(events / seconds, 2),
+            "qps": round(events * self.workload.queries_per_event / seconds, 2),
+            "p95_ms": record.get("p95_ms") if interval.histogram is None
+            else round(interval.histogram.percentile_ms(95.0), 3) if events else None,
+            "errors": interval.errors,
+            "reconnects": interval.reconnects,
+            "ramp_up": index < 0,
+        })
+        interval.record = record
+
+
+def _line(record: dict[str, Any]) -> str:
+    """A sysbench-style interval line."""
+    p95 = record["p95_ms"]
+    seconds = record["seconds"]
+    return (f"[ {record['t_s']:g}s ] thds: {record['threads']} tps: {record['tps']:.2f} "
+            f"qps: {record['qps']:.2f} lat (ms,95%): {'-' if p95 is None else f'{p95:.2f}'} "
+            f"err/s: {record['errors'] / seconds:.2f} "
+            f"reconn/s: {record['reconnects'] / seconds:.2f}"
+            + (" (ramp-up)" if record["ramp_up"] else ""))

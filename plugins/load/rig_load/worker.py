@@ -1,0 +1,247 @@
+"""One connection's load loop: run events until the end of the run, time each one, hand the
+samples over interval by interval, and survive transient errors and lost connections."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from typing import Any, Protocol
+
+import pymysql
+
+import rig
+from rig_load.plan import Plan
+from rig_load.run import WorkerStats
+from rig_load.workloads import Event, Tables, Workload
+
+DRIVER_ERRORS = (pymysql.err.Error, OSError)
+MAX_ERROR_STREAK = 100
+"""Stop a connection after this many events in a row failed with permanent errors."""
+_RECONNECT_PAUSE_S = 0.5
+
+
+class Sink(Protocol):
+    """Where a worker hands its samples: the shared :class:`~rig_load.run.LoadRun`, or a
+    process worker's pipe to it."""
+
+    plan: Plan
+    workload: Workload
+
+    def submit(self, worker: str, index: int, samples_us: list[int], errors: int = 0,
+               reconnects: int = 0) -> None:
+        """Hand over the samples of interval ``index``."""
+
+
+class Link(Protocol):
+    """A worker's database session: the driver connection, and a way to get a new one."""
+
+    id: str
+
+    @property
+    def log(self) -> Any:
+        """A loguru logger."""
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the run is being interrupted."""
+
+    @property
+    def raw(self) -> Any:
+        """The PyMySQL connection in use."""
+
+    def reconnect(self) -> Any:
+        """Open a new connection (using the run's database); raise on failure."""
+
+
+class ContextLink:
+    """A :class:`Link` over a connection of the coordinator (the default, threads)."""
+
+    def __init__(self, ctx: rig.Context, database: str) -> None:
+        self.ctx = ctx
+        self.id = ctx.connection_id
+        self.database = database
+
+    @property
+    def log(self) -> Any:
+        return self.ctx.log
+
+    @property
+    def cancelled(self) -> bool:
+        return self.ctx.cancelled
+
+    @property
+    def raw(self) -> Any:
+        return self.ctx.require_connection().raw
+
+    def reconnect(self) -> Any:
+        connection = self.ctx.reconnect()
+        connection.execute(f"USE {rig.quote_identifier(self.database)}")
+        return connection.raw
+
+
+class Worker:
+    """Runs ``workload`` on one connection from its start in the ramp to the end of the run.
+
+    Closed loop by default (the next event starts when the last one ends, after
+    ``think_time``); with ``rate`` (events per second for this connection) open loop: events
+    are scheduled at fixed times and latency counts from the scheduled start, so a stall
+    shows up in the latencies of every event it delayed (no coordinated omission).
+    """
+
+    def __init__(self, link: Link, run: Sink, *, tables: list[str], table_size: int,
+                 think_time: float = 0.0, rate: float = 0.0) -> None:
+        self.link = link
+        self.run_ = run
+        self.workload: Workload = run.workload
+        self.table_names = [rig.quote_identifier(name) for name in tables]
+        self.table_size = table_size
+        self.think_time = think_time
+        self.rate = rate
+        self.rng = random.Random()
+        self.stats = WorkerStats(link.id)
+        self.event: Event = self._bind(link.raw)
+        self._streak = 0
+        self._progress_at_error = -1
+        self._interval_errors = 0
+        self._interval_reconnects = 0
+
+    def _bind(self, raw: Any) -> Event:
+        tables = Tables(self.table_names, self.table_size, self.rng)
+        return self.workload.make_event(raw.cursor(), tables)
+
+    def run(self) -> WorkerStats:
+        """Run until the end of the run (or Ctrl-C); returns what this connection did."""
+        plan = self.run_.plan
+        start = plan.start_of(self.link.id)
+        self._sleep_until(start)
+        self.stats.started_at_s = round(time.perf_counter() - plan.t0, 6)
+        if self.rate > 0:
+            self._open_loop(start)
+        else:
+            self._closed_loop()
+        return self.stats
+
+    def _closed_loop(self) -> None:
+        perf, plan, think = time.perf_counter, self.run_.plan, self.think_time
+        index = plan.index_at(perf())
+        boundary = plan.bounds(index)[1]
+        samples: list[int] = []
+        append = samples.append
+        event = self.event
+        while True:
+            began = perf()
+            if began >= boundary:
+                self._submit(index, samples)
+                if began >= plan.end or self.link.cancelled:
+                    return
+                index = plan.index_at(began)
+                boundary = plan.bounds(index)[1]
+                samples = []
+                append = samples.append
+            try:
+                event()
+            except DRIVER_ERRORS as exc:
+                if not self._failed(exc, len(samples)):
+                    self._submit(index, samples)
+                    return
+                event = self.event
+                continue
+            append(int((perf() - began) * 1_000_000))
+            if think:
+                time.sleep(think)
+
+    def _open_loop(self, start: float) -> None:
+        perf, plan, sleep = time.perf_counter, self.run_.plan, time.sleep
+        period = 1.0 / self.rate
+        order = plan.order
+        intended = start + period * order.index(self.link.id) / len(order)
+        index = plan.index_at(intended)
+        boundary = plan.bounds(index)[1]
+        samples: list[int] = []
+        append = samples.append
+        event = self.event
+        while True:
+            if intended >= boundary:
+                self._submit(index, samples)
+                if intended >= plan.end or self.link.cancelled:
+                    return
+                index = plan.index_at(intended)
+                boundary = plan.bounds(index)[1]
+                samples = []
+                append = samples.append
+            wait = intended - perf()
+            if wait > 0:
+                sleep(wait)
+            try:
+                event()
+            except DRIVER_ERRORS as exc:
+                if not self._failed(exc, len(samples)):
+                    self._submit(index, samples)
+                    return
+                event = self.event
+                intended += period
+                continue
+            append(int((perf() - intended) * 1_000_000))
+            intended += period
+
+    def _submit(self, index: int, samples: list[int]) -> None:
+        self.stats.events += len(samples)
+        self.run_.submit(self.stats.id, index, samples, self._interval_errors,
+                         self._interval_reconnects)
+        self._interval_errors = self._interval_reconnects = 0
+
+    def _failed(self, exc: BaseException, progress: int) -> bool:
+        """Count a failed event; reconnect when the connection is gone. Returns whether to go
+        on; raises after :data:`MAX_ERROR_STREAK` permanent errors in a row."""
+        error = rig.DatabaseError(exc, operation=f"{self.workload.name} event",
+                                  connection_id=self.stats.id)
+        self.stats.errors[(error.error_class.value, error.code)] += 1
+        self._interval_errors += 1
+        if self.link.cancelled:
+            return False
+        if error.error_class is rig.ErrorClass.RECONNECT:
+            return self._reconnect(error)
+        if self.workload.transactional:
+            with contextlib.suppress(*DRIVER_ERRORS):
+                self.link.raw.rollback()
+        if error.error_class is rig.ErrorClass.PERMANENT:
+            progress += self.stats.events
+            self._streak = self._streak + 1 if progress == self._progress_at_error else 1
+            self._progress_at_error = progress
+            if self._streak >= MAX_ERROR_STREAK:
+                raise error
+        return True
+
+    def _reconnect(self, error: rig.DatabaseError) -> bool:
+        """Reconnect (retrying until the end of the run); record the gap."""
+        plan = self.run_.plan
+        began = time.perf_counter()
+        self.link.log.warning("lost the connection ({}); reconnecting", error)
+        while not self.link.cancelled and time.perf_counter() < plan.end:
+            try:
+                raw = self.link.reconnect()
+            except (rig.RigError, *DRIVER_ERRORS) as exc:
+                self.link.log.debug("reconnect failed: {}", exc)
+                time.sleep(min(_RECONNECT_PAUSE_S, max(plan.end - time.perf_counter(), 0)))
+                continue
+            self.event = self._bind(raw)
+            gap = time.perf_counter() - began
+            self.stats.reconnects += 1
+            self._interval_reconnects += 1
+            self.stats.gaps.append({"at_s": round(began - plan.t0, 3),
+                                    "duration_s": round(gap, 3), "cause": str(error),
+                                    "reconnected": True})
+            self.link.log.warning("reconnected after {:.2f}s", gap)
+            return True
+        self.stats.gaps.append({"at_s": round(began - plan.t0, 3),
+                                "duration_s": round(time.perf_counter() - began, 3),
+                                "cause": str(error), "reconnected": False})
+        return False
+
+    def _sleep_until(self, when: float) -> None:
+        while not self.link.cancelled:
+            wait = when - time.perf_counter()
+            if wait <= 0:
+                return
+            time.sleep(min(wait, 0.2))
