@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pymysql
@@ -12,6 +18,8 @@ import pytest
 from rig.errors import SandboxError
 from rig.sandbox import Sandbox, find_server
 from rig.testing import RigRunner
+
+from fake_distributions import FakeDistributions
 
 
 def alive(pid: int) -> bool:
@@ -78,3 +86,48 @@ def test_cli_sandbox_with_a_missing_binary_exits_5(rig_runner: RigRunner) -> Non
     run = rig_runner.run("--sandbox", "--sandbox-binary", "/no/such/mariadbd")
     assert run.exit_code == 5
     assert "sandbox server binary /no/such/mariadbd not found" in run.stderr
+
+
+PORT_REPORTING_SLEEPER = """
+    from pathlib import Path
+    import rig
+
+    def sleeping(ctx):
+        Path({marker!r}).write_text(str(ctx.settings.port))
+        ctx.require_connection().query("SELECT SLEEP(120)")
+
+    @rig.hookimpl
+    def rig_register_states(registry):
+        registry.add_state("sleeping", sleeping)
+"""
+
+
+def test_sigterm_during_a_sandbox_run_cleans_up_and_reports(
+        fake_dists: FakeDistributions, tmp_path: Path) -> None:
+    """`timeout 60 rig --sandbox …` or a cancelled CI job: SIGTERM acts like Ctrl-C."""
+    marker = tmp_path / "port.txt"
+    fake_dists.add("rig-plugin-sleeper", "sleeper", "rig_sleeper_mod",
+                   PORT_REPORTING_SLEEPER.format(marker=str(marker)))
+    report = tmp_path / "r.json"
+    before = sandbox_dirs()
+    env = {**os.environ, "PYTHONPATH": str(fake_dists.root),
+           "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    proc = subprocess.Popen([sys.executable, "-m", "rig", "--sandbox", "--plugin", "sleeper",
+                             "--report-json", str(report)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():  # the sleeping state has begun
+            assert time.monotonic() < deadline, "the sleeping state never began"
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        port = int(marker.read_text())
+        proc.send_signal(signal.SIGTERM)
+        _stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 2, stderr
+    assert json.loads(report.read_text())["interrupted"] is True
+    assert sandbox_dirs() == before
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0  # the server is gone

@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import io
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,8 +22,14 @@ _PROG = "rig"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Console-script entry point."""
+    """Console-script entry point. SIGTERM (``timeout``, a cancelled CI job) is handled like
+    Ctrl-C: the run stops, cleans up (sandbox, cleanup states) and writes its reports."""
+    signal.signal(signal.SIGTERM, _interrupt)
     raise SystemExit(run(argv))
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def run(

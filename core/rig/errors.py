@@ -18,7 +18,7 @@ class ExitCode(IntEnum):
     CHECK_FAILED = 1
     """A check failed: a verdict, a failed job, an unexpected anomaly."""
     INTERRUPTED = 2
-    """The run was interrupted (Ctrl-C); the reports hold what ran."""
+    """The run was interrupted (Ctrl-C or SIGTERM); the reports hold what ran."""
     INTERNAL = 3
     """An internal or plugin error: a handler raised, a plugin failed to load in strict mode."""
     USAGE = 4
