@@ -1,7 +1,7 @@
 """Point-select throughput on one local server, in one run: a raw PyMySQL loop (threads, and
-separate processes), rig's load plugin (threads, and ``--processes``), and sysbench
-``oltp_point_select`` when installed, at the same connection counts; prints the figures and
-the ratios.
+separate processes), rig's load plugin (threads, and ``--processes``; with PyMySQL, and with
+``--driver mysqlclient`` when MySQLdb is installed), and sysbench ``oltp_point_select`` when
+installed, at the same connection counts; prints the figures and the ratios.
 
     .venv/bin/python benchmarks/point_select.py --host 127.0.0.1:3306 --user root
     .venv/bin/python benchmarks/point_select.py --connections 1,4,8 --duration 10 --repeat 3
@@ -101,8 +101,16 @@ def rig_env(args: argparse.Namespace) -> dict[str, str]:
     return env
 
 
+def has_mysqlclient() -> bool:
+    try:
+        import MySQLdb  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def rig_load(args: argparse.Namespace, connections: int, duration: float | None = None,
-             processes: int = 1) -> tuple[float, int]:
+             processes: int = 1, driver: str = "pymysql") -> tuple[float, int]:
     """rig's QPS (from its JSON report) and the peak RSS of the rig process in KiB (worker
     processes not included)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -110,7 +118,7 @@ def rig_load(args: argparse.Namespace, connections: int, duration: float | None 
         command = rig_command(args, "--skip-prepare", "--workload", "point-select",
                               "--connections", str(connections), "--duration",
                               str(duration or args.duration), "--processes", str(processes),
-                              "--report-json", str(report))
+                              "--driver", driver, "--report-json", str(report))
         child = subprocess.Popen(command, env=rig_env(args), stdout=subprocess.DEVNULL,
                                  stderr=subprocess.PIPE, text=True)
         assert child.stderr is not None
@@ -168,12 +176,16 @@ def median(values: list[float | None]) -> float | None:
 
 
 def measure_once(args: argparse.Namespace, connections: int) -> dict[str, float | None]:
+    myc = has_mysqlclient()
     return {
         "raw-thr": raw_threads(args, connections),
         "raw-proc": raw_processes(args, connections),
         "rig": rig_load(args, connections)[0],
         "rig-proc": rig_load(args, connections, processes=connections)[0]
         if connections > 1 else None,
+        "rig-myc": rig_load(args, connections, driver="mysqlclient")[0] if myc else None,
+        "rig-mycP": rig_load(args, connections, processes=connections,
+                             driver="mysqlclient")[0] if myc and connections > 1 else None,
         "sysbench": sysbench(args, connections),
         "sb-text": sysbench(args, connections, "--db-ps-mode=disable"),
     }
@@ -184,21 +196,25 @@ def throughput(args: argparse.Namespace) -> None:
     print(f"# point-select QPS, median of {args.repeat} rounds of {args.duration:g}s per "
           f"contender (contenders interleaved), table of {args.table_size} rows, "
           f"{os.cpu_count()} CPUs, server {args.host}:{args.port}")
-    names = ("raw-thr", "raw-proc", "rig", "rig-proc", "sysbench", "sb-text")
-    header = ("conns", *names, "rig/raw-thr", "rigP/rawP", "rig/sysb", "rigP/sysb",
-              "rig/sb-text")
-    print(" ".join(f"{h:>12}" for h in header))
+    names = ("raw-thr", "raw-proc", "rig", "rig-proc", "rig-myc", "rig-mycP", "sysbench",
+             "sb-text")
+    header = ("conns", *names, "rig/raw", "rigP/rawP", "rig/sysb", "rigP/sysb", "myc/sysb",
+              "mycP/sysb", "rig/sbtext")
+    print(" ".join(f"{h:>10}" for h in header))
     print("# rig-proc: rig --processes N (one process per connection); rigP = rig-proc, or rig "
-          "at 1 connection; rawP = raw-proc")
+          "at 1 connection; rawP = raw-proc; rig-myc: rig --driver mysqlclient; rig-mycP: "
+          "both; mycP = rig-mycP, or rig-myc at 1 connection")
     for connections in counts:
         rounds = [measure_once(args, connections) for _ in range(args.repeat)]
         qps = {name: median([r[name] for r in rounds]) for name in names}
         cells = [f"{qps[name]:.0f}" if qps[name] else "-" for name in names]
         best_rig = qps["rig-proc"] or qps["rig"]
+        best_myc = qps["rig-mycP"] or qps["rig-myc"]
         ratios = [ratio(qps["rig"], qps["raw-thr"]), ratio(best_rig, qps["raw-proc"]),
                   ratio(qps["rig"], qps["sysbench"]), ratio(best_rig, qps["sysbench"]),
+                  ratio(qps["rig-myc"], qps["sysbench"]), ratio(best_myc, qps["sysbench"]),
                   ratio(qps["rig"], qps["sb-text"])]
-        print(" ".join(f"{cell:>12}" for cell in (str(connections), *cells, *ratios)),
+        print(" ".join(f"{cell:>10}" for cell in (str(connections), *cells, *ratios)),
               flush=True)
 
 

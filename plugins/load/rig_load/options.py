@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import rig
+from rig_load import drivers
 
 PLUGIN = "load"
 DEFAULT_DATABASE = "rig_load"
@@ -42,6 +43,10 @@ def add_options(parser: rig.OptionParser) -> None:
     group.addoption("--processes", type=rig.types.positive_int, default=1, metavar="P",
                     help="run the workers in P processes (threads inside each) to use every "
                     "core; 1 = threads of rig's own process (default: %(default)s)")
+    group.addoption("--driver", default="pymysql", metavar="NAME",
+                    help="how the workers connect: pymysql, or mysqlclient (a C driver, less "
+                    "client CPU per query; pip install 'rig-plugin-load[mysqlclient]') "
+                    "(default: %(default)s)")
     group.addoption("--prepare-only", action="store_true",
                     help="create and fill the tables, then stop (they are kept)")
     group.addoption("--skip-prepare", action="store_true",
@@ -64,6 +69,7 @@ class LoadOptions:
     table_size: int
     report_interval: float
     processes: int
+    driver: str
     prepare_only: bool
     skip_prepare: bool
     keep_tables: bool
@@ -85,6 +91,18 @@ def validate(config: rig.Config, workloads: list[str]) -> None:
     if options.workload not in workloads:
         raise config.invalid("workload", f"unknown workload {options.workload!r}; choose from "
                              f"{', '.join(workloads)}")
+    if options.driver not in drivers.NAMES:
+        raise config.invalid("driver", f"choose from {', '.join(drivers.NAMES)}")
+    if options.driver == "mysqlclient":
+        if not drivers.mysqlclient_available():
+            raise rig.ConfigError("--driver mysqlclient: MySQLdb is not installed: "
+                                  + drivers.INSTALL_MYSQLCLIENT)
+        mode = config.getoption("ssl_mode")
+        if mode not in drivers.MYSQLCLIENT_TLS:
+            raise rig.ConfigError(f"--ssl-mode {mode.value} is not supported with --driver "
+                                  "mysqlclient (disabled, preferred, required are)",
+                                  hint="use --driver pymysql to verify the server's "
+                                  "certificate")
     if options.prepare_only and options.skip_prepare:
         raise config.invalid("skip_prepare", "--prepare-only and --skip-prepare exclude each "
                              "other")

@@ -10,7 +10,6 @@ connections end in error with the cause, the others finish.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import queue
 import signal
@@ -22,9 +21,10 @@ from typing import Any
 from loguru import logger
 
 import rig
+from rig_load import drivers
 from rig_load.plan import Plan
 from rig_load.run import LoadRun, WorkerStats
-from rig_load.worker import DRIVER_ERRORS, Worker
+from rig_load.worker import DriverLink, Worker
 from rig_load.workloads import Workload
 
 _POLL_S = 0.1
@@ -52,40 +52,7 @@ class Job:
     table_size: int
     think_time: float
     rate_per_worker: float
-
-
-class _ProcessLink:
-    """A worker's own connection inside a worker process."""
-
-    def __init__(self, spec: WorkerSpec, stop: Any) -> None:
-        self.id = spec.id
-        self.spec = spec
-        self._stop = stop
-        self._raw = self._open()
-
-    def _open(self) -> Any:
-        raw = rig.open_raw(self.spec.settings)
-        with raw.cursor() as cursor:
-            cursor.execute(f"USE {rig.quote_identifier(self.spec.database)}")
-        return raw
-
-    @property
-    def log(self) -> Any:
-        return logger.bind(conn=self.id, state="load_running")
-
-    @property
-    def cancelled(self) -> bool:
-        return bool(self._stop.is_set())
-
-    @property
-    def raw(self) -> Any:
-        return self._raw
-
-    def reconnect(self) -> Any:
-        with contextlib.suppress(Exception):
-            self._raw.close()
-        self._raw = self._open()
-        return self._raw
+    driver: str
 
 
 class _PipeSink:
@@ -108,17 +75,22 @@ def child_main(job: Job, out: Any, start: Any, stop: Any) -> None:
     logger.configure(extra={"conn": "-", "state": "-"})
     logger.add(lambda message: out.put(("log", str(message).rstrip())), level="WARNING",
                format="{extra[conn]} {message}")
-    links = [_ProcessLink(spec, stop) for spec in job.workers]
+    driver = drivers.load(job.driver)
+    links = [DriverLink(spec.id, spec.settings, spec.database, driver,
+                        log=logger.bind(conn=spec.id, state="load_running"),
+                        cancelled=stop.is_set) for spec in job.workers]
     out.put(("ready", job.number))
     plan: Plan = start.get()
     sink = _PipeSink(plan, job.workload, out)
 
-    def run_one(link: _ProcessLink) -> None:
+    failures: tuple[type[BaseException], ...] = (rig.RigError, *driver.errors)
+
+    def run_one(link: DriverLink) -> None:
         worker = Worker(link, sink, tables=list(job.tables), table_size=job.table_size,
                         think_time=job.think_time, rate=job.rate_per_worker)
         try:
             worker.run()
-        except (rig.RigError, *DRIVER_ERRORS) as exc:
+        except failures as exc:
             out.put(("failed", link.id, str(exc)))
         finally:
             out.put(("finish", worker.stats))
@@ -224,8 +196,8 @@ class ProcessPool:
 
 def make_jobs(specs: list[WorkerSpec], processes: int, *, workload: Workload,
               tables: list[str], table_size: int, think_time: float,
-              rate_per_worker: float) -> list[Job]:
+              rate_per_worker: float, driver: str) -> list[Job]:
     """Deal the workers round-robin over ``processes`` (at most one process per worker)."""
     count = min(processes, len(specs))
     return [Job(number, tuple(specs[number::count]), workload, tuple(tables), table_size,
-                think_time, rate_per_worker) for number in range(count)]
+                think_time, rate_per_worker, driver) for number in range(count)]

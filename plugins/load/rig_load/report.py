@@ -32,6 +32,7 @@ def section(result: rig.RunResult, options: LoadOptions) -> dict[str, Any]:
         "think_time_s": options.think_time,
         "prepare_only": options.prepare_only,
         "processes": options.processes,
+        "driver": options.driver,
     }
     run = find_run(result)
     if run is None:

@@ -1,5 +1,5 @@
-"""The run shared by every connection: it collects each connection's interval samples, prints
-sysbench-like interval lines while the run goes, and keeps the totals (an HDR histogram of the
+"""The run shared by every connection: it collects each connection's interval samples, shows
+each interval as it closes (:mod:`rig_load.progress`), and keeps the totals (an HDR histogram of the
 measured window, errors, reconnection gaps)."""
 
 from __future__ import annotations
@@ -7,12 +7,12 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from rig_load.histogram import LatencyHistogram
 from rig_load.plan import Plan
+from rig_load.progress import Progress
 from rig_load.workloads import Workload
 
 _TICK_S = 0.05
@@ -50,14 +50,14 @@ class LoadRun:
     """Shared by the connections of one run (created once, after every connection prepared).
 
     Workers call :meth:`submit` when they pass an interval boundary and :meth:`finish` at the
-    end; a reporter thread prints interval ``k`` as soon as every running worker has passed
+    end; a reporter thread shows interval ``k`` as soon as every running worker has passed
     it, or half an interval after its end at the latest.
     """
 
-    def __init__(self, plan: Plan, workload: Workload, emit: Callable[[str], None]) -> None:
+    def __init__(self, plan: Plan, workload: Workload, progress: Progress) -> None:
         self.plan = plan
         self.workload = workload
-        self._emit = emit
+        self._progress = progress
         self._lock = threading.Lock()
         self._intervals: dict[int, _Interval] = {}
         self._latest: dict[str, int] = {}
@@ -138,9 +138,10 @@ class LoadRun:
         while not self._done.wait(_TICK_S):
             self._emit_ready(time.perf_counter(), force=False)
         self._emit_ready(time.perf_counter(), force=True)
+        self._progress.close()
 
     def _emit_ready(self, now: float, *, force: bool) -> None:
-        lines = []
+        records = []
         with self._lock:
             last = self.plan.index_at(min(now, self.plan.end - 1e-9))
             if force:
@@ -155,10 +156,10 @@ class LoadRun:
                 assert interval.record is not None
                 interval.histogram = None
                 self.intervals.append(interval.record)
-                lines.append(_line(interval.record))
+                records.append(interval.record)
                 self._next = index + 1
-        for line in lines:
-            self._emit(line)
+        for record in records:
+            self._progress.interval(record)
 
     def _passed_by_all(self, index: int, end: float) -> bool:
         for worker in self.plan.order:
@@ -181,21 +182,12 @@ class LoadRun:
             "events": events,
             "tps": round(events / seconds, 2),
             "qps": round(events * self.workload.queries_per_event / seconds, 2),
-            "p95_ms": record.get("p95_ms") if interval.histogram is None
-            else round(interval.histogram.percentile_ms(95.0), 3) if events else None,
+            **{f"p{p}_ms": record.get(f"p{p}_ms") if interval.histogram is None
+               else round(interval.histogram.percentile_ms(float(p)), 3) if events else None
+               for p in (95, 99)},
             "errors": interval.errors,
             "reconnects": interval.reconnects,
             "ramp_up": index < 0,
         })
         interval.record = record
 
-
-def _line(record: dict[str, Any]) -> str:
-    """A sysbench-style interval line."""
-    p95 = record["p95_ms"]
-    seconds = record["seconds"]
-    return (f"[ {record['t_s']:g}s ] thds: {record['threads']} tps: {record['tps']:.2f} "
-            f"qps: {record['qps']:.2f} lat (ms,95%): {'-' if p95 is None else f'{p95:.2f}'} "
-            f"err/s: {record['errors'] / seconds:.2f} "
-            f"reconn/s: {record['reconnects'] / seconds:.2f}"
-            + (" (ramp-up)" if record["ramp_up"] else ""))

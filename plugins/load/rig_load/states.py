@@ -9,15 +9,16 @@ samples.
 
 from __future__ import annotations
 
+import sys
 import time
 
 import rig
-from rig_load import schema
+from rig_load import drivers, progress, schema
 from rig_load.options import DEFAULT_DATABASE, LoadOptions
 from rig_load.plan import Plan, natural_order
 from rig_load.processes import ProcessPool, WorkerSpec, make_jobs
 from rig_load.run import LoadRun, WorkerStats
-from rig_load.worker import ContextLink, Worker
+from rig_load.worker import ContextLink, DriverLink, Link, Worker
 from rig_load.workloads import Workload
 
 MEMBERS = "load.members"
@@ -97,7 +98,9 @@ class WarmingUp:
         plan = Plan(time.perf_counter() + START_DELAY_S, options.ramp_up, options.duration,
                     options.report_interval, tuple(order))
         log = ctx.log.bind(conn="load", state=RUNNING)
-        run = LoadRun(plan, self.workload, lambda line: log.info(line))
+        shown = progress.choose(ctx.config, sys.stderr, lambda line: log.info(line),
+                                options.ramp_up + options.duration)
+        run = LoadRun(plan, self.workload, shown)
         if pool is not None:
             run.pool = pool
             pool.launch(run)
@@ -111,7 +114,7 @@ class WarmingUp:
         pool = ProcessPool(make_jobs(
             specs, options.processes, workload=self.workload, tables=_tables(options),
             table_size=options.table_size, think_time=options.think_time,
-            rate_per_worker=options.rate / len(order)))
+            rate_per_worker=options.rate / len(order), driver=options.driver))
         began = time.perf_counter()
         pool.start()
         ctx.log.info("started {} worker processes (pids {}) in {:.2f}s", len(pool.processes),
@@ -140,14 +143,29 @@ class Running:
 
     def _in_process(self, ctx: rig.Context, run: LoadRun) -> WorkerStats:
         options = self.options
-        worker = Worker(ContextLink(ctx, ctx.data[DATABASE_KEY]), run,
-                        tables=_tables(options), table_size=options.table_size,
+        link = self._link(ctx)
+        worker = Worker(link, run, tables=_tables(options), table_size=options.table_size,
                         think_time=options.think_time, rate=options.rate / len(run.plan.order))
         try:
             return worker.run()
         finally:
             ctx.data[STATS_KEY] = worker.stats
             run.finish(worker.stats)
+            if isinstance(link, DriverLink):
+                link.close()
+
+    def _link(self, ctx: rig.Context) -> Link:
+        """The coordinator's PyMySQL connection, or a new one through ``--driver``."""
+        database = ctx.data[DATABASE_KEY]
+        if self.options.driver == "pymysql":
+            return ContextLink(ctx, database)
+        driver = drivers.load(self.options.driver)
+        try:
+            return DriverLink(ctx.connection_id, ctx.settings, database, driver, log=ctx.log,
+                              cancelled=lambda: ctx.cancelled)
+        except driver.errors as exc:
+            raise rig.DatabaseError(exc, operation=f"connect with --driver {driver.name}",
+                                    connection_id=ctx.connection_id) from None
 
     def _follow(self, ctx: rig.Context, run: LoadRun) -> WorkerStats:
         """With ``--processes`` this connection's worker runs in a worker process: wait for

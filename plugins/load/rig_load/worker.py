@@ -6,16 +6,15 @@ from __future__ import annotations
 import contextlib
 import random
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
-import pymysql
-
 import rig
+from rig_load import drivers
 from rig_load.plan import Plan
 from rig_load.run import WorkerStats
 from rig_load.workloads import Event, Tables, Workload
 
-DRIVER_ERRORS = (pymysql.err.Error, OSError)
 MAX_ERROR_STREAK = 100
 """Stop a connection after this many events in a row failed with permanent errors."""
 _RECONNECT_PAUSE_S = 0.5
@@ -37,6 +36,8 @@ class Link(Protocol):
     """A worker's database session: the driver connection, and a way to get a new one."""
 
     id: str
+    errors: tuple[type[BaseException], ...]
+    """What the driver raises when a query or a connection fails."""
 
     @property
     def log(self) -> Any:
@@ -48,19 +49,21 @@ class Link(Protocol):
 
     @property
     def raw(self) -> Any:
-        """The PyMySQL connection in use."""
+        """The driver's connection in use."""
 
     def reconnect(self) -> Any:
         """Open a new connection (using the run's database); raise on failure."""
 
 
 class ContextLink:
-    """A :class:`Link` over a connection of the coordinator (the default, threads)."""
+    """A :class:`Link` over a connection of the coordinator (PyMySQL in rig's own process):
+    reconnects through the core's retry policy and circuit breaker."""
 
     def __init__(self, ctx: rig.Context, database: str) -> None:
         self.ctx = ctx
         self.id = ctx.connection_id
         self.database = database
+        self.errors = drivers.load("pymysql").errors
 
     @property
     def log(self) -> Any:
@@ -80,6 +83,51 @@ class ContextLink:
         return connection.raw
 
 
+class DriverLink:
+    """A :class:`Link` with its own connection through ``driver`` (a worker process's
+    workers, and ``--driver mysqlclient``); reconnecting opens a new one."""
+
+    def __init__(self, worker_id: str, settings: rig.ConnectionSettings, database: str,
+                 driver: drivers.Driver, *, log: Any, cancelled: Callable[[], bool]) -> None:
+        self.id = worker_id
+        self.settings = settings
+        self.database = database
+        self.driver = driver
+        self.errors = driver.errors
+        self._log = log
+        self._cancelled = cancelled
+        self._raw = self._open()
+
+    def _open(self) -> Any:
+        raw = self.driver.connect(self.settings)
+        cursor = raw.cursor()
+        cursor.execute(f"USE {rig.quote_identifier(self.database)}")
+        cursor.close()
+        return raw
+
+    @property
+    def log(self) -> Any:
+        return self._log
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled()
+
+    @property
+    def raw(self) -> Any:
+        return self._raw
+
+    def reconnect(self) -> Any:
+        self.close()
+        self._raw = self._open()
+        return self._raw
+
+    def close(self) -> None:
+        """Close the connection; never raises."""
+        with contextlib.suppress(Exception):
+            self._raw.close()
+
+
 class Worker:
     """Runs ``workload`` on one connection from its start in the ramp to the end of the run.
 
@@ -92,6 +140,7 @@ class Worker:
     def __init__(self, link: Link, run: Sink, *, tables: list[str], table_size: int,
                  think_time: float = 0.0, rate: float = 0.0) -> None:
         self.link = link
+        self.errors = link.errors
         self.run_ = run
         self.workload: Workload = run.workload
         self.table_names = [rig.quote_identifier(name) for name in tables]
@@ -128,7 +177,7 @@ class Worker:
         boundary = plan.bounds(index)[1]
         samples: list[int] = []
         append = samples.append
-        event = self.event
+        event, errors = self.event, self.errors
         while True:
             began = perf()
             if began >= boundary:
@@ -141,7 +190,7 @@ class Worker:
                 append = samples.append
             try:
                 event()
-            except DRIVER_ERRORS as exc:
+            except errors as exc:
                 if not self._failed(exc, len(samples)):
                     self._submit(index, samples)
                     return
@@ -160,7 +209,7 @@ class Worker:
         boundary = plan.bounds(index)[1]
         samples: list[int] = []
         append = samples.append
-        event = self.event
+        event, errors = self.event, self.errors
         while True:
             if intended >= boundary:
                 self._submit(index, samples)
@@ -175,7 +224,7 @@ class Worker:
                 sleep(wait)
             try:
                 event()
-            except DRIVER_ERRORS as exc:
+            except errors as exc:
                 if not self._failed(exc, len(samples)):
                     self._submit(index, samples)
                     return
@@ -203,7 +252,7 @@ class Worker:
         if error.error_class is rig.ErrorClass.RECONNECT:
             return self._reconnect(error)
         if self.workload.transactional:
-            with contextlib.suppress(*DRIVER_ERRORS):
+            with contextlib.suppress(*self.errors):
                 self.link.raw.rollback()
         if error.error_class is rig.ErrorClass.PERMANENT:
             progress += self.stats.events
@@ -218,10 +267,11 @@ class Worker:
         plan = self.run_.plan
         began = time.perf_counter()
         self.link.log.warning("lost the connection ({}); reconnecting", error)
+        failures: tuple[type[BaseException], ...] = (rig.RigError, *self.errors)
         while not self.link.cancelled and time.perf_counter() < plan.end:
             try:
                 raw = self.link.reconnect()
-            except (rig.RigError, *DRIVER_ERRORS) as exc:
+            except failures as exc:
                 self.link.log.debug("reconnect failed: {}", exc)
                 time.sleep(min(_RECONNECT_PAUSE_S, max(plan.end - time.perf_counter(), 0)))
                 continue
