@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,3 +25,37 @@ def table_names(rig_server: Any, rig_database: str) -> Any:
             connection.close()
 
     return names
+
+
+@pytest.fixture
+def kill_a_loader(rig_server: Any, rig_database: str) -> Callable[[], tuple[threading.Thread,
+                                                                          list[int]]]:
+    """Start a thread that waits (bounded) for a load query in the test's database to show up
+    in the process list and kills that connection from outside; returns the thread and the
+    list it fills with the killed connection id."""
+
+    def start() -> tuple[threading.Thread, list[int]]:
+        killed: list[int] = []
+
+        def kill_one() -> None:
+            admin = rig_server.connect()
+            try:
+                with admin.cursor() as cursor:
+                    for _ in range(200):
+                        cursor.execute("SELECT ID FROM information_schema.PROCESSLIST "
+                                       "WHERE DB = %s AND INFO LIKE 'SELECT c FROM%%'",
+                                       (rig_database,))
+                        row = cursor.fetchone()
+                        if row:
+                            cursor.execute(f"KILL CONNECTION {int(row[0])}")
+                            killed.append(int(row[0]))
+                            return
+                        time.sleep(0.02)
+            finally:
+                admin.close()
+
+        killer = threading.Thread(target=kill_one)
+        killer.start()
+        return killer, killed
+
+    return start

@@ -5,8 +5,6 @@ install it."""
 from __future__ import annotations
 
 import sys
-import threading
-import time
 from typing import Any
 
 import pytest
@@ -60,27 +58,8 @@ def test_read_write_with_mysqlclient(rig_runner: RigRunner, rig_database: str) -
 
 @needs_mysqlclient
 def test_a_killed_mysqlclient_connection_is_classified_and_reconnected(
-        rig_runner: RigRunner, rig_database: str, rig_server: ServerDSN) -> None:
-    killed: list[int] = []
-
-    def kill_one_loader() -> None:
-        admin = rig_server.connect()
-        try:
-            with admin.cursor() as cursor:
-                for _ in range(200):
-                    cursor.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s "
-                                   "AND INFO LIKE 'SELECT c FROM%%'", (rig_database,))
-                    row = cursor.fetchone()
-                    if row:
-                        cursor.execute(f"KILL CONNECTION {int(row[0])}")
-                        killed.append(int(row[0]))
-                        return
-                    time.sleep(0.02)
-        finally:
-            admin.close()
-
-    killer = threading.Thread(target=kill_one_loader)
-    killer.start()
+        rig_runner: RigRunner, rig_database: str, kill_a_loader: Any) -> None:
+    killer, killed = kill_a_loader()
     run = load(rig_runner, rig_database, "--duration", "2")
     killer.join()
 

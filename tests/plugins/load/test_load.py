@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -133,27 +131,8 @@ def test_bad_options_exit_4_with_one_line(rig_runner: RigRunner, rig_database: s
 
 
 def test_a_connection_killed_from_outside_reconnects_and_the_gap_is_reported(
-        rig_runner: RigRunner, rig_database: str, rig_server: ServerDSN) -> None:
-    killed: list[int] = []
-
-    def kill_one_loader() -> None:
-        admin = rig_server.connect()
-        try:
-            with admin.cursor() as cursor:
-                for _ in range(200):
-                    cursor.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s "
-                                   "AND INFO LIKE 'SELECT c FROM%%'", (rig_database,))
-                    row = cursor.fetchone()
-                    if row:
-                        cursor.execute(f"KILL CONNECTION {int(row[0])}")
-                        killed.append(int(row[0]))
-                        return
-                    time.sleep(0.02)
-        finally:
-            admin.close()
-
-    killer = threading.Thread(target=kill_one_loader)
-    killer.start()
+        rig_runner: RigRunner, rig_database: str, kill_a_loader: Any) -> None:
+    killer, killed = kill_a_loader()
     run = load(rig_runner, rig_database, "--connections", "2", "--duration", "2")
     killer.join()
 
