@@ -1,8 +1,8 @@
 """rig tests TiDB and other MySQL-compatible databases through workflows of states, built from
 plugins.
 
-This module is rig's public API: plugins import only what is listed in ``__all__``. Names are
-loaded on first use, so ``rig --version`` stays fast.
+This module is rig's public API: plugins import only what is listed in ``__all__`` (and the
+test kit, :mod:`rig.testing`). Names are loaded on first use, so ``rig --version`` stays fast.
 """
 
 from __future__ import annotations
@@ -10,50 +10,54 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from rig.version import __version__
 
 _EXPORTS = {
     "hookimpl": "rig.hookspecs",
     "hookspec": "rig.hookspecs",
-    "Config": "rig.config",
-    "OptionParser": "rig.config",
-    "OptionGroup": "rig.config",
+    "Config": "rig.config.config",
+    "OptionParser": "rig.config.parser",
+    "OptionGroup": "rig.config.parser",
     "types": "rig",
-    "Context": "rig.context",
-    "DataStore": "rig.context",
-    "Key": "rig.context",
-    "Handler": "rig.states",
-    "StateRegistry": "rig.states",
-    "states": "rig",
-    "Connection": "rig.connection",
-    "ConnectionSettings": "rig.connection",
-    "SslMode": "rig.connection",
-    "quote_identifier": "rig.connection",
-    "open_raw": "rig.connection",
-    "Lockstep": "rig.lockstep",
-    "LockstepResult": "rig.lockstep",
-    "Step": "rig.lockstep",
-    "StepResult": "rig.lockstep",
-    "StepStatus": "rig.lockstep",
-    "Flavor": "rig.flavor",
-    "Features": "rig.flavor",
-    "ServerInfo": "rig.flavor",
-    "ISOLATION_LEVELS": "rig.flavor",
-    "ErrorClass": "rig.resilience",
-    "DatabaseError": "rig.resilience",
-    "RetryPolicy": "rig.resilience",
-    "CircuitBreaker": "rig.resilience",
-    "classify": "rig.resilience",
-    "call_with_retry": "rig.resilience",
-    "Metrics": "rig.metrics",
-    "summarize": "rig.metrics",
-    "percentile": "rig.metrics",
-    "Shared": "rig.coordinator",
-    "Verdict": "rig.results",
-    "Check": "rig.results",
-    "RunResult": "rig.results",
-    "ConnectionResult": "rig.results",
-    "StateOutcome": "rig.results",
+    "Context": "rig.engine.context",
+    "DataStore": "rig.data",
+    "Key": "rig.data",
+    "Handler": "rig.engine.states",
+    "StateRegistry": "rig.engine.states",
+    "states": "rig.engine",
+    "Connection": "rig.db.connection",
+    "Connector": "rig.db.connection",
+    "ConnectionSettings": "rig.db.settings",
+    "SslMode": "rig.db.settings",
+    "quote_identifier": "rig.db.connection",
+    "Scratch": "rig.db.scratch",
+    "Flavor": "rig.db.flavor",
+    "Features": "rig.db.flavor",
+    "ServerInfo": "rig.db.flavor",
+    "ISOLATION_LEVELS": "rig.db.flavor",
+    "ErrorClass": "rig.db.resilience",
+    "DatabaseError": "rig.db.resilience",
+    "RetryPolicy": "rig.db.resilience",
+    "CircuitBreaker": "rig.db.resilience",
+    "classify": "rig.db.resilience",
+    "call_with_retry": "rig.db.resilience",
+    "Sandbox": "rig.db.sandbox",
+    "Metrics": "rig.engine.metrics",
+    "summarize": "rig.engine.metrics",
+    "percentile": "rig.engine.metrics",
+    "Shared": "rig.engine.shared",
+    "Verdict": "rig.engine.results",
+    "Check": "rig.engine.results",
+    "RunResult": "rig.engine.results",
+    "ConnectionResult": "rig.engine.results",
+    "StateOutcome": "rig.engine.results",
+    "Terminal": "rig.terminal",
+    "Timeline": "rig.timeline",
+    "TimelineEvent": "rig.timeline",
+    "EventKind": "rig.timeline",
+    "CommandRegistry": "rig.subcommands",
+    "Invocation": "rig.subcommands",
+    "ArgumentParser": "rig.subcommands",
     "ExitCode": "rig.errors",
     "RigError": "rig.errors",
     "UsageError": "rig.errors",
@@ -61,31 +65,33 @@ _EXPORTS = {
     "PluginError": "rig.errors",
     "ConnectError": "rig.errors",
     "Secret": "rig.secret",
-    "Sandbox": "rig.sandbox",
     "run": "rig.cli",
 }
 
 __all__ = [
     "ISOLATION_LEVELS",
+    "ArgumentParser",
     "Check",
     "CircuitBreaker",
+    "CommandRegistry",
     "Config",
     "ConfigError",
     "ConnectError",
     "Connection",
     "ConnectionResult",
     "ConnectionSettings",
+    "Connector",
     "Context",
     "DataStore",
     "DatabaseError",
     "ErrorClass",
+    "EventKind",
     "ExitCode",
     "Features",
     "Flavor",
     "Handler",
+    "Invocation",
     "Key",
-    "Lockstep",
-    "LockstepResult",
     "Metrics",
     "OptionGroup",
     "OptionParser",
@@ -94,15 +100,16 @@ __all__ = [
     "RigError",
     "RunResult",
     "Sandbox",
+    "Scratch",
     "Secret",
     "ServerInfo",
     "Shared",
     "SslMode",
     "StateOutcome",
     "StateRegistry",
-    "Step",
-    "StepResult",
-    "StepStatus",
+    "Terminal",
+    "Timeline",
+    "TimelineEvent",
     "UsageError",
     "Verdict",
     "__version__",
@@ -110,7 +117,6 @@ __all__ = [
     "classify",
     "hookimpl",
     "hookspec",
-    "open_raw",
     "percentile",
     "quote_identifier",
     "run",
@@ -124,8 +130,8 @@ def __getattr__(name: str) -> Any:
     module_name = _EXPORTS.get(name)
     if module_name is None:
         raise AttributeError(f"module 'rig' has no attribute {name!r}")
-    if module_name == "rig":
-        value: Any = importlib.import_module(f"rig.{name}")
+    if module_name in ("rig", "rig.engine"):
+        value: Any = importlib.import_module(f"{module_name}.{name}")
     else:
         value = getattr(importlib.import_module(module_name), name)
     globals()[name] = value
@@ -133,24 +139,14 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from rig import states, types
+    from rig import types
     from rig.cli import run
-    from rig.config import Config, OptionGroup, OptionParser
-    from rig.connection import (
-        Connection,
-        ConnectionSettings,
-        SslMode,
-        open_raw,
-        quote_identifier,
-    )
-    from rig.context import Context, DataStore, Key
-    from rig.coordinator import Shared
-    from rig.errors import ConfigError, ConnectError, ExitCode, PluginError, RigError, UsageError
-    from rig.flavor import ISOLATION_LEVELS, Features, Flavor, ServerInfo
-    from rig.hookspecs import hookimpl, hookspec
-    from rig.lockstep import Lockstep, LockstepResult, Step, StepResult, StepStatus
-    from rig.metrics import Metrics, percentile, summarize
-    from rig.resilience import (
+    from rig.config.config import Config
+    from rig.config.parser import OptionGroup, OptionParser
+    from rig.data import DataStore, Key
+    from rig.db.connection import Connection, Connector, quote_identifier
+    from rig.db.flavor import ISOLATION_LEVELS, Features, Flavor, ServerInfo
+    from rig.db.resilience import (
         CircuitBreaker,
         DatabaseError,
         ErrorClass,
@@ -158,7 +154,18 @@ if TYPE_CHECKING:
         call_with_retry,
         classify,
     )
-    from rig.results import Check, ConnectionResult, RunResult, StateOutcome, Verdict
-    from rig.sandbox import Sandbox
+    from rig.db.sandbox import Sandbox
+    from rig.db.scratch import Scratch
+    from rig.db.settings import ConnectionSettings, SslMode
+    from rig.engine import states
+    from rig.engine.context import Context
+    from rig.engine.metrics import Metrics, percentile, summarize
+    from rig.engine.results import Check, ConnectionResult, RunResult, StateOutcome, Verdict
+    from rig.engine.shared import Shared
+    from rig.engine.states import Handler, StateRegistry
+    from rig.errors import ConfigError, ConnectError, ExitCode, PluginError, RigError, UsageError
+    from rig.hookspecs import hookimpl, hookspec
     from rig.secret import Secret
-    from rig.states import Handler, StateRegistry
+    from rig.subcommands import ArgumentParser, CommandRegistry, Invocation
+    from rig.terminal import Terminal
+    from rig.timeline import EventKind, Timeline, TimelineEvent

@@ -7,7 +7,11 @@ a traceback is shown only with ``-v``.
 
 from __future__ import annotations
 
+import traceback
 from enum import IntEnum
+from pathlib import Path
+
+_CORE_DIR = Path(__file__).resolve().parent
 
 
 class ExitCode(IntEnum):
@@ -20,11 +24,22 @@ class ExitCode(IntEnum):
     INTERRUPTED = 2
     """The run was interrupted (Ctrl-C or SIGTERM); the reports hold what ran."""
     INTERNAL = 3
-    """An internal or plugin error: a handler raised, a plugin failed to load in strict mode."""
+    """An internal or plugin error: a handler or a hook raised, a plugin failed to load in
+    strict mode."""
     USAGE = 4
     """A usage or configuration error: bad option value, bad config file, unknown plugin."""
     UNREACHABLE = 5
-    """The database cannot be reached or logged in to."""
+    """The database cannot be reached, logged in to, or kept talking to."""
+
+
+SEVERITY = (ExitCode.INTERRUPTED, ExitCode.UNREACHABLE, ExitCode.INTERNAL, ExitCode.USAGE,
+            ExitCode.CHECK_FAILED, ExitCode.OK)
+"""Exit codes from the most to the least severe: when several apply, the first one wins."""
+
+
+def most_severe(codes: list[ExitCode]) -> ExitCode:
+    """The code of :data:`SEVERITY` that comes first among ``codes`` (``OK`` for none)."""
+    return next((code for code in SEVERITY if code in codes), ExitCode.OK)
 
 
 class RigError(Exception):
@@ -54,7 +69,8 @@ class ConfigError(UsageError):
 
 
 class PluginError(RigError):
-    """A plugin failed to load or register, or broke a rule of the plugin API."""
+    """A plugin failed to load or register, broke a rule of the plugin API, or one of its hooks
+    or handlers raised."""
 
     exit_code = ExitCode.INTERNAL
 
@@ -73,3 +89,15 @@ class ConnectError(RigError):
 
 class SandboxError(ConnectError):
     """The throwaway sandbox server could not be found, started or stopped."""
+
+
+def code_location(exc: BaseException) -> str:
+    """Where ``exc`` came from in code that is not rig's core: ``file:line`` of the innermost
+    frame outside ``core/rig`` (the plugin's line that raised, or that called into rig), or
+    ``""`` when every frame is rig's own."""
+    frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
+    for frame in reversed(frames):
+        path = Path(frame.filename)
+        if _CORE_DIR not in path.resolve().parents and "pluggy" not in path.parts:
+            return f"{frame.filename}:{frame.lineno}"
+    return ""

@@ -3,7 +3,7 @@ reason, so that rig can report the option, the bad value and where it came from.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 
 def positive_int(text: str) -> int:
@@ -43,7 +43,23 @@ def comma_list(text: str) -> list[str]:
     return [item.strip() for item in str(text).split(",") if item.strip()]
 
 
-def choice_list(choices: list[str]) -> Callable[[str], list[str]]:
+def choice(choices: Sequence[str]) -> Callable[[str], str]:
+    """One of ``choices`` (compared case-insensitively, returned as written in ``choices``);
+    the error lists them. Unlike argparse's ``choices=``, the message names the value's source
+    and ``--help`` shows the ``metavar`` you give."""
+    by_key = {option.lower(): option for option in choices}
+
+    def parse(text: str) -> str:
+        found = by_key.get(str(text).strip().lower())
+        if found is None:
+            raise ValueError(f"choose from {', '.join(choices)}")
+        return found
+
+    parse.__name__ = "choice"
+    return parse
+
+
+def choice_list(choices: Sequence[str]) -> Callable[[str], list[str]]:
     """A comma-separated list whose every item is one of ``choices``."""
 
     def parse(text: str) -> list[str]:

@@ -1,7 +1,7 @@
 """rig's basic plugin: what a person checking a database wants to see.
 
 After the core's common states (connect, ``SELECT 1``, ``--database``, flavour and version) it
-times ``--ping-count`` round trips and inspects the session: current user, TLS, database.
+times ``--basic-ping-count`` round trips and inspects the session: current user, TLS, database.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import rig
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 PLUGIN = "basic"
 
@@ -34,11 +34,11 @@ FACTS: rig.Key[SessionFacts] = rig.Key("basic.session")
 
 
 class MeasureLatency:
-    """Times ``--ping-count`` round trips with COM_PING (no SQL parsing on the server)."""
+    """Times ``--basic-ping-count`` round trips with COM_PING (no SQL parsing on the server)."""
 
     def execute(self, ctx: rig.Context) -> None:
         connection = ctx.require_connection()
-        count = ctx.config.getoption("ping_count")
+        count = ctx.config.getoption("basic_ping_count")
         timings = []
         for _ in range(count):
             if ctx.cancelled:
@@ -82,15 +82,15 @@ class InspectSession:
 @rig.hookimpl
 def rig_addoption(parser: rig.OptionParser) -> None:
     group = parser.getgroup(PLUGIN, "basic plugin: round-trip latency")
-    group.addoption("--ping-count", type=rig.types.positive_int, default=10, metavar="N",
+    group.addoption("--basic-ping-count", type=rig.types.positive_int, default=10, metavar="N",
                     help="round trips to time (default: %(default)s)")
 
 
 @rig.hookimpl
 def rig_register_states(registry: rig.StateRegistry) -> None:
-    registry.add_state("measuring_latency", MeasureLatency(),
-                       description="time --ping-count round trips")
-    registry.add_state("inspecting_session", InspectSession(),
+    registry.add_state("basic_measuring_latency", MeasureLatency(),
+                       description="time --basic-ping-count round trips")
+    registry.add_state("basic_inspecting_session", InspectSession(),
                        description="current user, TLS, database")
 
 

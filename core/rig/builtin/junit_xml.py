@@ -1,0 +1,64 @@
+"""The built-in ``junit_xml`` plugin: ``--junit-xml FILE``, one test case per check, for CI."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from rig.config.config import Config
+from rig.config.parser import OptionParser
+from rig.engine.results import RunResult, Verdict
+from rig.errors import ConfigError
+from rig.hookspecs import hookimpl
+from rig.reportfile import write_atomically
+
+
+@hookimpl
+def rig_addoption(parser: OptionParser) -> None:
+    parser.getgroup("reports").addoption(
+        "--junit-xml", metavar="FILE",
+        help="write a JUnit XML report (one testcase per check) to FILE")
+
+
+@hookimpl
+def rig_write_report(result: RunResult, config: Config) -> None:
+    path = config.getoption("junit_xml")
+    if path:
+        try:
+            write_atomically(path, junit_xml(result))
+        except OSError as exc:
+            raise ConfigError(f"cannot write --junit-xml {path}: {exc.strerror}",
+                              hint="check the path and its directory's permissions") from None
+
+
+def junit_xml(result: RunResult) -> str:
+    """The JUnit XML text: one testcase per check, classname ``rig.<plugin>.<connection>``;
+    a connection that ended in error is a ``workflow`` testcase with an error."""
+    suite = ET.Element(
+        "testsuite", name="rig", tests=str(len(result.checks)),
+        failures=str(result.count(Verdict.FAIL)), errors=str(result.count(Verdict.ERROR)),
+        skipped=str(result.count(Verdict.SKIP)), time=f"{result.duration_s:.3f}",
+    )
+    for check in result.checks:
+        case = ET.SubElement(
+            suite, "testcase", name=check.name,
+            classname=f"rig.{check.plugin or 'rig'}.{check.connection or 'run'}",
+            time=f"{check.duration_s or 0.0:.3f}",
+        )
+        if check.verdict is Verdict.FAIL:
+            ET.SubElement(case, "failure", message=check.detail).text = check.detail
+        elif check.verdict is Verdict.ERROR:
+            ET.SubElement(case, "error", message=check.detail).text = check.detail
+        elif check.verdict is Verdict.SKIP:
+            ET.SubElement(case, "skipped", message=check.detail)
+    for conn in result.connections:
+        if conn.error is not None:
+            case = ET.SubElement(suite, "testcase", name="workflow",
+                                 classname=f"rig.run.{conn.id}")
+            ET.SubElement(case, "error", message=conn.error.message).text = conn.error.message
+    for error in result.errors:
+        case = ET.SubElement(suite, "testcase", name="run", classname="rig.run")
+        ET.SubElement(case, "error", message=error.message).text = error.message
+    suite.set("tests", str(len(suite)))
+    suite.set("errors", str(len(suite.findall("testcase/error"))))
+    ET.indent(suite)
+    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"

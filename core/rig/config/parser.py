@@ -1,0 +1,305 @@
+"""The one adapter over ConfigArgParse: options with their owners, the command line, the
+``RIG_*`` environment and the config file merged (command line > environment > file > default),
+and where each value came from.
+
+Only ConfigArgParse's and argparse's public APIs are used: options are recorded as they are
+added (no walking of argparse's private action list), sources come from
+``get_source_to_settings_dict()``, and the config file — read once, by
+:class:`rig.config.files.ConfigFile` — reaches ConfigArgParse through its
+``config_file_open_func`` and parser-class hooks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import io
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import configargparse
+
+from rig.config.files import ConfigEntry, ConfigFile
+from rig.errors import ConfigError, PluginError, UsageError
+from rig.secret import MASK
+
+ENV_PREFIX = "RIG_"
+CORE_OWNER = "rig"
+SOURCE_CLI = "command line"
+SOURCE_DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class OptionInfo:
+    """One option: its flags, the plugin that added it, whether it is secret, and whether it is
+    a *setting* (has an environment variable and a config key; ``--help`` and ``-p`` are not)."""
+
+    dest: str
+    flags: tuple[str, ...]
+    owner: str
+    secret: bool = False
+    setting: bool = True
+
+    @property
+    def name(self) -> str:
+        """The option's long name without dashes, e.g. ``ping-count``."""
+        longs = [flag for flag in self.flags if flag.startswith("--")]
+        return (longs[0] if longs else self.flags[0]).lstrip("-")
+
+    @property
+    def flag(self) -> str:
+        """The flag to show in messages: ``--ping-count``."""
+        longs = [flag for flag in self.flags if flag.startswith("--")]
+        return longs[0] if longs else self.flags[0]
+
+    @property
+    def env_var(self) -> str:
+        """``RIG_PING_COUNT``."""
+        return ENV_PREFIX + self.name.replace("-", "_").upper()
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """The outcome of :meth:`OptionParser.parse`."""
+
+    namespace: argparse.Namespace
+    sources: Mapping[str, str]
+    """dest → ``command line``, ``env RIG_X``, ``config FILE`` or ``default``."""
+    extra: list[str]
+    """Arguments no option took (only a partial parse leaves any)."""
+
+
+def _checked_type(convert: Callable[[str], Any], secret: bool) -> Callable[[str], Any]:
+    """Turn a type's ValueError into argparse's error with the value (``***`` when secret) and
+    the reason."""
+
+    def parse(text: str) -> Any:
+        try:
+            return convert(text)
+        except (ValueError, TypeError) as exc:
+            reason = str(exc) or "not accepted"
+            shown = MASK if secret else repr(text)
+            raise argparse.ArgumentTypeError(f"invalid value {shown}: {reason}") from None
+
+    return parse
+
+
+class OptionGroup:
+    """A titled group of options in ``rig --help``; plugins get theirs from
+    :meth:`OptionParser.getgroup`."""
+
+    def __init__(self, parser: OptionParser, group: Any, owner: str) -> None:
+        self._parser = parser
+        self._group = group
+        self.owner = owner
+
+    def addoption(self, *flags: str, secret: bool = False, setting: bool = True,
+                  **kwargs: Any) -> None:
+        """Add an option; takes the arguments of :meth:`argparse.ArgumentParser.add_argument`.
+
+        ``type=`` callables should raise ``ValueError`` with a reason (see :mod:`rig.types`).
+        ``secret=True`` masks the value as ``***`` in ``--print-config``, errors, logs and
+        reports. ``setting=False`` makes a command-line-only option (no ``RIG_*`` variable,
+        no config key, not in ``--print-config``).
+        """
+        self._parser.add(self._group, self.owner, flags, secret=secret, setting=setting,
+                         kwargs=kwargs)
+
+
+class _ArgParser(configargparse.ArgParser):  # type: ignore[misc]
+    """ConfigArgParse's parser: errors raise :class:`ConfigError` with the value's source
+    instead of printing usage and exiting; options that are not settings get no environment
+    variable and no config key."""
+
+    def __init__(self, adapter: OptionParser, **kwargs: Any) -> None:
+        self.adapter = adapter
+        super().__init__(**kwargs)
+
+    def error(self, message: str) -> None:
+        raise ConfigError(self.adapter.with_source(message))
+
+    def get_possible_config_keys(self, action: argparse.Action) -> list[str]:
+        if action.dest in self.adapter.not_settings:
+            return []
+        keys: list[str] = super().get_possible_config_keys(action)
+        return keys
+
+
+class OptionParser:
+    """The options of a run: rig's and those plugins add in ``rig_addoption``.
+
+    :param config_file: the run's config file, already read (its values are merged here).
+    """
+
+    def __init__(self, *, config_file: ConfigFile | None = None, description: str = "",
+                 usage: str | None = None, epilog: str | None = None) -> None:
+        self.config_file = config_file
+        self.options: dict[str, OptionInfo] = {}
+        self.not_settings: set[str] = set()
+        self.current_owner = CORE_OWNER
+        self._actions: dict[str, argparse.Action] = {}
+        self._groups: dict[str, OptionGroup] = {}
+        self._last_sources: dict[str, Any] = {}
+        self._argv: list[str] = []
+        adapter = self
+
+        class TomlParser(configargparse.ConfigFileParser):  # type: ignore[misc]
+            """Hands ConfigArgParse the config file's values (read once, mapped to options)."""
+
+            def get_syntax_description(self) -> str:
+                return "TOML: top-level keys, or keys in a table named after the plugin"
+
+            def parse(self, stream: Any) -> dict[str, str | list[str]]:
+                return adapter.config_values()
+
+        self._argparser = _ArgParser(
+            self,
+            prog="rig",
+            description=description,
+            usage=usage,
+            epilog=epilog,
+            add_help=False,
+            auto_env_var_prefix=ENV_PREFIX,
+            default_config_files=[str(config_file.path)] if config_file else [],
+            config_file_parser_class=TomlParser,
+            config_file_open_func=lambda path: io.StringIO(),
+            ignore_unknown_config_file_keys=True,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            allow_abbrev=False,
+        )
+
+    def getgroup(self, name: str, description: str = "") -> OptionGroup:
+        """The option group titled ``name`` (created on first use), owned by the plugin whose
+        ``rig_addoption`` is running."""
+        key = f"{self.current_owner}:{name}"
+        if key not in self._groups:
+            group = self._argparser.add_argument_group(name, description or None)
+            self._groups[key] = OptionGroup(self, group, self.current_owner)
+        return self._groups[key]
+
+    def addoption(self, *flags: str, secret: bool = False, setting: bool = True,
+                  **kwargs: Any) -> None:
+        """Add an option to the current plugin's own group (named after the plugin)."""
+        self.getgroup(self.current_owner).addoption(*flags, secret=secret, setting=setting,
+                                                    **kwargs)
+
+    def add(self, group: Any, owner: str, flags: tuple[str, ...], *, secret: bool = False,
+            setting: bool = True, kwargs: dict[str, Any]) -> None:
+        """Add an option to ``group`` for ``owner`` (what :meth:`OptionGroup.addoption`
+        does); ``setting=False`` gives it no environment variable and no config key."""
+        if "type" in kwargs:
+            kwargs["type"] = _checked_type(kwargs["type"], secret)
+        taken = next((o for o in self.options.values() if set(o.flags) & set(flags)), None)
+        if taken is not None:
+            raise PluginError(
+                f"plugin {owner} cannot add option {'/'.join(flags)}: plugin {taken.owner} "
+                "already added it",
+                hint=f"prefix {owner}'s options with its name (--{owner.replace('_', '-')}-…), "
+                "as the plugin guide's naming rule says")
+        try:
+            action = group.add_argument(*flags, **kwargs)
+        except (argparse.ArgumentError, ValueError, TypeError) as exc:
+            raise PluginError(f"plugin {owner} cannot add option {'/'.join(flags)}: {exc}",
+                              hint="check its add_argument arguments") from None
+        info = OptionInfo(action.dest, tuple(flags), owner, secret, setting)
+        self.options[action.dest] = info
+        self._actions[action.dest] = action
+        if not setting:
+            self.not_settings.add(action.dest)
+
+    def format_help(self) -> str:
+        """The text of ``rig --help``."""
+        text: str = self._argparser.format_help()
+        return text
+
+    def flags(self) -> list[str]:
+        """Every flag of every option."""
+        return [flag for info in self.options.values() for flag in info.flags]
+
+    def _config_keys(self) -> dict[str, str]:
+        """config key → dest of every setting."""
+        return {info.name: dest for dest, info in self.options.items() if info.setting}
+
+    def resolve_entry(self, entry: ConfigEntry) -> str:
+        """The option key a config entry sets: in a plugin's table, the key with the plugin's
+        prefix (``[load] duration`` → ``load-duration``) when that option exists, else the key
+        as written."""
+        if entry.table and entry.table != CORE_OWNER:
+            prefixed = f"{entry.table.replace('_', '-')}-{entry.key}"
+            if prefixed in self._config_keys():
+                return prefixed
+        return entry.key
+
+    def config_values(self) -> dict[str, str | list[str]]:
+        """The config file's values by option key; a key in a table wins over the same key at
+        the top level."""
+        if self.config_file is None:
+            return {}
+        values: dict[str, str | list[str]] = {}
+        ordered = sorted(self.config_file.entries, key=lambda entry: entry.table is not None)
+        for entry in ordered:
+            values[self.resolve_entry(entry)] = entry.value
+        return values
+
+    def unknown_config_keys(self, plugin_names: Collection[str]) -> list[str]:
+        """Warnings for config-file keys and tables that no option or plugin knows."""
+        if self.config_file is None:
+            return []
+        known = self._config_keys()
+        path = self.config_file.path
+        warnings = [f"unknown key {entry.origin!r} in config file {path}"
+                    for entry in self.config_file.entries
+                    if self.resolve_entry(entry) not in known]
+        warnings += [f"unknown table [{table}] in config file {path}: no plugin of that name "
+                     "is loaded"
+                     for table in self.config_file.tables
+                     if table not in plugin_names and table != CORE_OWNER]
+        return warnings
+
+    def parse(self, argv: list[str], environ: Mapping[str, str], *,
+              partial: bool = False) -> Parsed:
+        """Parse ``argv`` with ``environ`` and the config file; leftover arguments are a
+        :class:`UsageError` unless ``partial``."""
+        env = {k: v for k, v in environ.items() if k.startswith(ENV_PREFIX)}
+        self._argv = list(argv)
+        self._last_sources = {}
+        namespace, extra = self._argparser.parse_known_args(args=argv, env_vars=env)
+        if extra and not partial:
+            raise self._unknown_arguments(extra)
+        self._last_sources = self._argparser.get_source_to_settings_dict()
+        sources = {dest: self._source(dest) for dest in self.options}
+        return Parsed(namespace, sources, extra)
+
+    def _source(self, dest: str) -> str:
+        action = self._actions[dest]
+        for source, entries in self._last_sources.items():
+            if source == "environment_variables":
+                for env_name, (env_action, _value) in entries.items():
+                    if env_action is action:
+                        return f"env {env_name}"
+            elif source.startswith("config_file|"):
+                for _key, (file_action, _value) in entries.items():
+                    if file_action is action:
+                        return f"config {source.split('|', 1)[1]}"
+        if configargparse.already_on_command_line(self._argv, action.option_strings, "-"):
+            return SOURCE_CLI
+        return SOURCE_DEFAULT
+
+    def with_source(self, message: str) -> str:
+        """An argparse error message with ``(from SOURCE)`` for the option it names."""
+        if not message.startswith("argument "):
+            return message
+        named = set(message[len("argument "):].split(":", 1)[0].split("/"))
+        dest = next((d for d, info in self.options.items() if named & set(info.flags)), None)
+        if dest is None:
+            return message
+        self._last_sources = self._argparser.get_source_to_settings_dict()
+        return f"{message} (from {self._source(dest)})"
+
+    def _unknown_arguments(self, extra: list[str]) -> UsageError:
+        first = extra[0].split("=", 1)[0]
+        close = difflib.get_close_matches(first, self.flags(), n=1, cutoff=0.75)
+        hint = f"did you mean {close[0]}?" if close else "see rig --help"
+        return UsageError(f"unrecognized arguments: {' '.join(extra)}", hint=hint)
+

@@ -1,0 +1,190 @@
+"""Database connections: a thin PyMySQL wrapper whose errors carry their context, and the
+:class:`Connector` that opens every connection of a run with TLS, a bounded handshake, retry and
+the circuit breaker."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pymysql
+import pymysql.cursors
+
+from rig.db.explain import explain
+from rig.db.resilience import (
+    BreakerBoard,
+    DatabaseError,
+    RetryPolicy,
+    call_with_retry,
+    error_code,
+)
+from rig.db.settings import ConnectionSettings, SslMode
+from rig.db.tls import TlsContexts
+
+_NO_TLS_ON_SERVER = 2026  # CR_SSL_CONNECTION_ERROR: "the server doesn't support it"
+
+
+class Connector:
+    """Opens the connections of a run: TLS as ``--ssl-mode`` asks (``preferred`` probes each
+    server once), the login handshake bounded by ``--connect-timeout``, and — in :meth:`open` —
+    the run's retry policy and each server's circuit breaker. One per run: its TLS contexts,
+    breakers and the servers known to lack TLS live as long as the run."""
+
+    def __init__(self, *, retry_policy: RetryPolicy | None = None,
+                 breakers: BreakerBoard | None = None) -> None:
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.breakers = breakers or BreakerBoard()
+        self.tls = TlsContexts()
+
+    def open_raw(self, settings: ConnectionSettings) -> pymysql.connections.Connection:
+        """One attempt at a PyMySQL connection; raises the driver's exceptions (see
+        :func:`rig.db.explain.explain`). For code that needs the bare driver (a load worker's
+        hot loop); everything else uses :meth:`open`."""
+        kwargs: dict[str, Any] = {
+            "host": settings.host,
+            "port": settings.port,
+            "user": settings.user,
+            "password": settings.password.reveal() if settings.password else "",
+            "connect_timeout": settings.connect_timeout,
+            # connect_timeout covers only the TCP connect; bound the handshake too, so a port
+            # that accepts but never greets cannot hang rig (lifted again below).
+            "read_timeout": settings.connect_timeout,
+            "write_timeout": settings.connect_timeout,
+            "autocommit": True,
+            "charset": "utf8mb4",
+            "local_infile": False,
+        }
+        if self.tls.plain_only(settings):
+            raw = pymysql.connect(ssl_disabled=True, **kwargs)
+        else:
+            try:
+                raw = pymysql.connect(ssl=self.tls.for_settings(settings), **kwargs)
+            except pymysql.err.OperationalError as exc:
+                if settings.ssl_mode is not SslMode.PREFERRED or \
+                        error_code(exc) != _NO_TLS_ON_SERVER:
+                    raise
+                self.tls.remember_no_tls(settings)
+                raw = pymysql.connect(ssl_disabled=True, **kwargs)
+        raw._read_timeout = None  # queries may legitimately run long (locks, DDL, monitors)
+        raw._write_timeout = None
+        return raw
+
+    def open(self, settings: ConnectionSettings, connection_id: str, *, state: str | None = None,
+             on_retry: Callable[[BaseException, int], None] | None = None) -> Connection:
+        """A :class:`Connection`, retrying transient failures (refused while the server
+        starts, too many connections) with backoff behind the server's circuit breaker; a
+        final failure is one :class:`rig.ConnectError` line (exit 5)."""
+        try:
+            return call_with_retry(
+                lambda _attempt: Connection(self.open_raw(settings), settings, connection_id),
+                operation=f"connect to {settings.address}", policy=self.retry_policy,
+                breaker=self.breakers.for_server(settings.address), on_retry=on_retry,
+                connection_id=connection_id, state=state,
+            )
+        except DatabaseError as exc:
+            raise explain(exc, settings) from exc
+
+
+def quote_identifier(name: str) -> str:
+    """Quote a database, table or column name for SQL: backticks doubled, so that any name,
+    including one with a backtick, quote or semicolon, stays one identifier."""
+    if not name:
+        raise ValueError("an identifier cannot be empty")
+    if "\x00" in name:
+        raise ValueError("an identifier cannot contain a NUL character")
+    return "`" + name.replace("`", "``") + "`"
+
+
+@dataclass(frozen=True)
+class TlsInfo:
+    """The TLS session of a connection."""
+
+    version: str
+    cipher: str
+
+
+class Connection:
+    """A database connection of a run: PyMySQL underneath (``raw``), rows as dicts, and errors
+    raised as :class:`rig.DatabaseError` with the operation, connection id and state."""
+
+    def __init__(self, raw: pymysql.connections.Connection, settings: ConnectionSettings,
+                 connection_id: str) -> None:
+        self.raw = raw
+        self.settings = settings
+        self.id = connection_id
+        self.state: str | None = None
+        """The state the owning machine is in, for error context."""
+
+    @property
+    def server_thread_id(self) -> int:
+        """The server's id of this session (``CONNECTION_ID()``, target of ``KILL``)."""
+        return int(self.raw.thread_id())
+
+    def _error(self, exc: BaseException, operation: str) -> DatabaseError:
+        return DatabaseError(exc, operation=operation, connection_id=self.id, state=self.state)
+
+    def execute(self, sql: str, args: Sequence[Any] | dict[str, Any] | None = None) -> int:
+        """Run a statement; returns the affected row count."""
+        try:
+            with self.raw.cursor() as cursor:
+                return int(cursor.execute(sql, args))
+        except (pymysql.err.Error, OSError) as exc:
+            raise self._error(exc, _operation(sql)) from exc
+
+    def query(
+        self, sql: str, args: Sequence[Any] | dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Run a query; returns its rows as dicts keyed by column name."""
+        try:
+            with self.raw.cursor(pymysql.cursors.DictCursor) as cursor:
+                cursor.execute(sql, args)
+                return list(cursor.fetchall())
+        except (pymysql.err.Error, OSError) as exc:
+            raise self._error(exc, _operation(sql)) from exc
+
+    def query_rows(
+        self, sql: str, args: Sequence[Any] | dict[str, Any] | None = None
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run a query; returns the column names (from the cursor's description) and the rows
+        as tuples. Use it where column names matter, e.g. to tell two schemas apart."""
+        try:
+            with self.raw.cursor() as cursor:
+                cursor.execute(sql, args)
+                names = [column[0] for column in cursor.description or ()]
+                return names, list(cursor.fetchall())
+        except (pymysql.err.Error, OSError) as exc:
+            raise self._error(exc, _operation(sql)) from exc
+
+    def scalar(self, sql: str, args: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        """The first column of the first row, or ``None`` when there is no row."""
+        _names, rows = self.query_rows(sql, args)
+        return rows[0][0] if rows else None
+
+    def tls(self) -> TlsInfo | None:
+        """The TLS version and cipher in use, or ``None`` for a plain connection."""
+        sock = getattr(self.raw, "_sock", None)
+        if isinstance(sock, ssl.SSLSocket):
+            cipher = sock.cipher()
+            return TlsInfo(sock.version() or "?", cipher[0] if cipher else "?")
+        return None
+
+    def close(self) -> None:
+        """Close politely; never raises."""
+        with contextlib.suppress(Exception):
+            self.raw.close()
+
+    def abort(self) -> None:
+        """Shut the socket down from another thread, unblocking a query in progress."""
+        sock = getattr(self.raw, "_sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def _operation(sql: str) -> str:
+    words = sql.strip().split(None, 3)
+    return " ".join(words[:2]).rstrip(";") if words else "statement"

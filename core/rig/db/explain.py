@@ -1,0 +1,64 @@
+"""One line for a connection that failed: the cause and the fix, by error code and message."""
+
+from __future__ import annotations
+
+import ssl
+
+from rig.db.resilience import CircuitOpenError, DatabaseError, error_code, error_message
+from rig.db.settings import ConnectionSettings
+from rig.errors import ConnectError
+
+
+def explain(exc: BaseException, settings: ConnectionSettings) -> ConnectError:
+    """One line for a failed connection attempt: the cause and the fix."""
+    cause = exc.cause if isinstance(exc, DatabaseError) else exc
+    code = error_code(cause)
+    message = error_message(cause)
+    where = settings.address
+    lowered = message.lower()
+    if isinstance(exc, CircuitOpenError):
+        return ConnectError(str(cause), hint="the server kept failing; check it is up")
+    if code == 1045:
+        using = "with a password" if settings.password else "without a password"
+        return ConnectError(
+            f"access denied for user {settings.user!r} at {where} ({using})",
+            hint="check --user and --password (or RIG_PASSWORD)",
+        )
+    if code == 1044:
+        return ConnectError(f"user {settings.user!r} may not use that database at {where}",
+                            hint="grant access or choose another --database")
+    if code == 1049:
+        return ConnectError(f"database {settings.database!r} does not exist at {where}",
+                            hint="create it or check --database")
+    if code in (3159,) or "insecure transport" in lowered:
+        return ConnectError(f"the server at {where} accepts only TLS connections",
+                            hint="use --ssl-mode verify-identity (TiDB Cloud) or required")
+    if code == 2026 or isinstance(cause, ssl.SSLError) or ("ssl" in lowered and code == 2003):
+        if "certificate" in lowered or "verify" in lowered:
+            return ConnectError(f"TLS certificate check failed for {where}: {message}",
+                                hint="give the server's CA with --ssl-ca, or use "
+                                "--ssl-mode required")
+        return ConnectError(f"TLS failed with {where}: {message}",
+                            hint="the server may not support TLS; try --ssl-mode preferred")
+    if code == 2003:
+        if any(m in message for m in ("Name or service not known", "nodename nor servname",
+                                      "Temporary failure in name resolution",
+                                      "No address associated")):
+            return ConnectError(f"unknown host {settings.host!r}", hint="check --host")
+        if "timed out" in lowered:
+            return ConnectError(
+                f"timed out after {settings.connect_timeout:g}s connecting to {where}",
+                hint="check the address and firewall, or raise --connect-timeout",
+            )
+        if "refused" in lowered:
+            return ConnectError(f"connection refused by {where}",
+                                hint="is the server running and listening there? give "
+                                "--host HOST:PORT (default 127.0.0.1:4000), or --sandbox for "
+                                "a throwaway local server")
+        return ConnectError(f"cannot connect to {where}: {message}", hint="check --host")
+    if code in (2006, 2013):
+        return ConnectError(f"lost the connection to {where} while logging in: {message}",
+                            hint="check the port is a MySQL-protocol server and the TLS mode")
+    return ConnectError(f"cannot connect to {where}: ({code}) {message}" if code
+                        else f"cannot connect to {where}: {message}")
+

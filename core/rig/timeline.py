@@ -1,0 +1,98 @@
+"""The run's timeline: events that happened while it ran — a fault started or ended, a DDL job
+changed phase, a connection was lost and re-opened — for every reporter to show beside the
+states and the measurements.
+
+Handlers add events with ``ctx.event(...)``; code outside a connection (a plugin's own thread,
+a hook) with ``config.timeline.add(...)``. Each event reaches the ``rig_timeline_event`` hook as
+it is added, and ends up in ``RunResult.timeline`` and the JSON report.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class EventKind(StrEnum):
+    """An instant, or the start or end of a period (a fault, a phase)."""
+
+    INSTANT = "instant"
+    START = "start"
+    END = "end"
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One event of the run's timeline."""
+
+    name: str
+    """What happened, dotted by area: ``reconnect``, ``fault.kill``, ``ddl.phase``."""
+    at_s: float
+    """Seconds since the run began."""
+    source: str
+    """The plugin that added it (``rig`` for the core)."""
+    connection: str | None = None
+    """The connection it concerns (``c1``), if any."""
+    kind: EventKind = EventKind.INSTANT
+    detail: str = ""
+    """One line for a person."""
+    data: Mapping[str, Any] = field(default_factory=dict)
+    """JSON-serialisable details for reports."""
+
+    def as_json(self) -> dict[str, Any]:
+        """The event as the JSON report writes it."""
+        return {"name": self.name, "at_s": round(self.at_s, 6), "source": self.source,
+                "connection": self.connection, "kind": self.kind.value, "detail": self.detail,
+                "data": dict(self.data)}
+
+
+class Timeline:
+    """The events of one run, in the order they were added; thread-safe.
+
+    :param on_event: called with every new event (rig passes the ``rig_timeline_event`` hook);
+        what it raises propagates to the code that added the event.
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic,
+                 on_event: Callable[[TimelineEvent], None] | None = None) -> None:
+        self._clock = clock
+        self._began = clock()
+        self._events: list[TimelineEvent] = []
+        self._lock = threading.Lock()
+        self.on_event = on_event
+
+    def add(self, name: str, *, source: str, connection: str | None = None,
+            kind: EventKind | str = EventKind.INSTANT, detail: str = "",
+            data: Mapping[str, Any] | None = None) -> TimelineEvent:
+        """Record an event now and tell the ``rig_timeline_event`` observers."""
+        event = TimelineEvent(name, self._clock() - self._began, source, connection,
+                              EventKind(kind), detail, dict(data or {}))
+        with self._lock:
+            self._events.append(event)
+        if self.on_event is not None:
+            self.on_event(event)
+        return event
+
+    @contextmanager
+    def span(self, name: str, *, source: str, connection: str | None = None,
+             detail: str = "", data: Mapping[str, Any] | None = None) -> Iterator[None]:
+        """Record the start of a period, run the ``with`` block, record its end (also when
+        the block raises)."""
+        self.add(name, source=source, connection=connection, kind=EventKind.START,
+                 detail=detail, data=data)
+        try:
+            yield
+        finally:
+            self.add(name, source=source, connection=connection, kind=EventKind.END,
+                     detail=detail, data=data)
+
+    @property
+    def events(self) -> list[TimelineEvent]:
+        """Every event so far (a copy)."""
+        with self._lock:
+            return list(self._events)
