@@ -71,7 +71,7 @@ def test_password_prompt_on_a_terminal_is_hidden_and_works(
 
 
 def test_json_log_format_writes_one_object_per_line(rig_runner: RigRunner) -> None:
-    run = rig_runner.run("-v", "--log-format", "json")
+    run = rig_runner.run_on_server("-v", "--log-format", "json")
     assert run.exit_code == 0, run.stderr
     records = [json.loads(line) for line in run.stderr.splitlines() if line.startswith("{")]
     assert records
@@ -90,13 +90,13 @@ def test_stdlib_logging_from_plugins_reaches_rigs_log(rig_runner: RigRunner) -> 
         registry.add_state("chatting", chatty)
 
     plugin = types.SimpleNamespace(rig_register_states=rig.hookimpl(rig_register_states))
-    run = rig_runner.run("--plugin", "chatty", plugins=[("chatty", plugin)])
+    run = rig_runner.run_on_server("--plugin", "chatty", plugins=[("chatty", plugin)])
     assert run.exit_code == 0, run.stderr
     line = next(line for line in run.stderr.splitlines() if "standard library" in line)
     assert "WARNING" in line
 
 
 def test_quiet_twice_hides_the_summary(rig_runner: RigRunner) -> None:
-    run = rig_runner.run("-qq")
+    run = rig_runner.run_on_server("-qq")
     assert run.exit_code == 0
     assert run.stdout == ""

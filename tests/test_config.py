@@ -20,21 +20,22 @@ def effective(run_stdout: str, name: str) -> str:
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
     path = tmp_path / "rig.toml"
-    path.write_text('connect-timeout = 7\nping-count = 7\n')
+    path.write_text('connect-timeout = 7\nbasic-ping-count = 7\n')
     return path
 
 
 @pytest.mark.parametrize(
     ("args", "env", "use_file", "timeout_line", "ping_line"),
     [
-        ([], {}, False, "connect-timeout = 10.0  # default", "ping-count = 10  # default"),
-        ([], {}, True, "connect-timeout = 7.0  # config {file}", "ping-count = 7  # config {file}"),
-        ([], {"RIG_CONNECT_TIMEOUT": "8", "RIG_PING_COUNT": "8"}, True,
+        ([], {}, False, "connect-timeout = 10.0  # default", "basic-ping-count = 10  # default"),
+        ([], {}, True, "connect-timeout = 7.0  # config {file}",
+         "basic-ping-count = 7  # config {file}"),
+        ([], {"RIG_CONNECT_TIMEOUT": "8", "RIG_BASIC_PING_COUNT": "8"}, True,
          "connect-timeout = 8.0  # env RIG_CONNECT_TIMEOUT",
-         "ping-count = 8  # env RIG_PING_COUNT"),
-        (["--connect-timeout", "9", "--ping-count", "9"],
-         {"RIG_CONNECT_TIMEOUT": "8", "RIG_PING_COUNT": "8"}, True,
-         "connect-timeout = 9.0  # command line", "ping-count = 9  # command line"),
+         "basic-ping-count = 8  # env RIG_BASIC_PING_COUNT"),
+        (["--connect-timeout", "9", "--basic-ping-count", "9"],
+         {"RIG_CONNECT_TIMEOUT": "8", "RIG_BASIC_PING_COUNT": "8"}, True,
+         "connect-timeout = 9.0  # command line", "basic-ping-count = 9  # command line"),
     ],
     ids=["default", "config-file", "env-over-file", "cli-over-env"],
 )
@@ -43,10 +44,10 @@ def test_precedence_for_core_and_plugin_options(
         use_file: bool, timeout_line: str, ping_line: str) -> None:
     if not use_file:
         config_file.unlink()
-    run = rig_runner.run("--print-config", *args, env=env, report=False)
+    run = rig_runner.run_on_server("--print-config", *args, env=env, report=False)
     assert run.exit_code == 0, run.stderr
     assert effective(run.stdout, "connect-timeout") == timeout_line.format(file=config_file)
-    assert effective(run.stdout, "ping-count") == ping_line.format(file=config_file)
+    assert effective(run.stdout, "basic-ping-count") == ping_line.format(file=config_file)
 
 
 @pytest.mark.parametrize(("source", "expected"), [
@@ -54,9 +55,9 @@ def test_precedence_for_core_and_plugin_options(
 ])
 def test_ping_count_from_each_source_is_what_runs(
         rig_runner: RigRunner, config_file: Path, source: str, expected: int) -> None:
-    env = {"RIG_PING_COUNT": "8"} if source in ("env", "cli") else {}
-    args = ["--ping-count", "9"] if source == "cli" else []
-    run = rig_runner.run(*args, env=env)
+    env = {"RIG_BASIC_PING_COUNT": "8"} if source in ("env", "cli") else {}
+    args = ["--basic-ping-count", "9"] if source == "cli" else []
+    run = rig_runner.run_on_server(*args, env=env)
     assert run.exit_code == 0, run.stderr
     assert run.section("basic")["c1"]["latency_ms"]["count"] == expected
 
@@ -64,44 +65,46 @@ def test_ping_count_from_each_source_is_what_runs(
 def test_plugin_option_in_a_table_named_after_the_plugin(
         rig_runner: RigRunner, tmp_path: Path) -> None:
     (tmp_path / "rig.toml").write_text("[basic]\nping_count = 3\n")
-    run = rig_runner.run()
+    run = rig_runner.run_on_server()
     assert run.exit_code == 0, run.stderr
     assert run.section("basic")["c1"]["latency_ms"]["count"] == 3
 
 
 def test_explicit_config_option_and_user_config_dir(rig_runner: RigRunner, tmp_path: Path) -> None:
     other = tmp_path / "elsewhere.toml"
-    other.write_text("ping-count = 4\n")
-    run = rig_runner.run("--print-config", "--config", str(other), report=False)
-    assert effective(run.stdout, "ping-count") == f"ping-count = 4  # config {other}"
+    other.write_text("basic-ping-count = 4\n")
+    run = rig_runner.run_on_server("--print-config", "--config", str(other), report=False)
+    assert effective(run.stdout, "basic-ping-count") == f"basic-ping-count = 4  # config {other}"
 
     user_dir = tmp_path / "xdg" / "rig"
     user_dir.mkdir(parents=True)
-    (user_dir / "rig.toml").write_text("ping-count = 5\n")
-    run = rig_runner.run("--print-config", env={"XDG_CONFIG_HOME": str(tmp_path / "xdg")},
+    (user_dir / "rig.toml").write_text("basic-ping-count = 5\n")
+    run = rig_runner.run_on_server("--print-config", env={"XDG_CONFIG_HOME": str(tmp_path / "xdg")},
                          report=False)
-    assert effective(run.stdout, "ping-count").startswith("ping-count = 5  # config ")
+    assert effective(run.stdout, "basic-ping-count").startswith("basic-ping-count = 5  # config ")
 
 
 def test_password_is_masked_in_print_config(rig_runner: RigRunner) -> None:
-    run = rig_runner.run("--print-config", env={"RIG_PASSWORD": "hunter2-secret"}, report=False)
+    run = rig_runner.run_on_server("--print-config", env={"RIG_PASSWORD": "hunter2-secret"},
+                                   report=False)
     assert effective(run.stdout, "password") == "password = ***  # env RIG_PASSWORD"
     assert "hunter2-secret" not in run.output
 
 
 def test_repeatable_plugin_option_from_env(rig_runner: RigRunner) -> None:
-    run = rig_runner.run("--print-config", env={"RIG_PLUGIN": "basic"}, report=False)
+    run = rig_runner.run_on_server("--print-config", env={"RIG_PLUGIN": "basic"}, report=False)
     assert effective(run.stdout, "plugin") == "plugin = basic  # env RIG_PLUGIN"
 
 
 @pytest.mark.parametrize(("args", "env", "file_text", "message"), [
-    (["--ping-count", "abc"], {}, None,
-     "argument --ping-count: invalid value 'abc': must be a whole number (from command line)"),
-    ([], {"RIG_PING_COUNT": "0"}, None,
-     "argument --ping-count: invalid value '0': must be a whole number of at least 1 "
-     "(from env RIG_PING_COUNT)"),
-    ([], {}, "ping-count = -2\n",
-     "argument --ping-count: invalid value '-2': must be a whole number of at least 1 "
+    (["--basic-ping-count", "abc"], {}, None,
+     "argument --basic-ping-count: invalid value 'abc': must be a whole number "
+     "(from command line)"),
+    ([], {"RIG_BASIC_PING_COUNT": "0"}, None,
+     "argument --basic-ping-count: invalid value '0': must be a whole number of at least 1 "
+     "(from env RIG_BASIC_PING_COUNT)"),
+    ([], {}, "basic-ping-count = -2\n",
+     "argument --basic-ping-count: invalid value '-2': must be a whole number of at least 1 "
      "(from config {file})"),
     ([], {"RIG_CONNECT_TIMEOUT": "soon"}, None,
      "argument --connect-timeout: invalid value 'soon': must be a number "
@@ -121,7 +124,7 @@ def test_invalid_value_exits_4_naming_option_value_and_source(
         file_text: str | None, message: str) -> None:
     if file_text is not None:
         (tmp_path / "rig.toml").write_text(file_text)
-    run = rig_runner.run(*args, env=env, report=False)
+    run = rig_runner.run_on_server(*args, env=env, report=False)
     assert run.exit_code == 4
     assert message.format(file=tmp_path / "rig.toml") in run.stderr
     assert run.stderr.startswith("rig: error: ")
@@ -132,15 +135,15 @@ def test_invalid_value_exits_4_naming_option_value_and_source(
 def test_config_file_with_syntax_error_exits_4_naming_the_file(
         rig_runner: RigRunner, tmp_path: Path) -> None:
     path = tmp_path / "rig.toml"
-    path.write_text("ping-count = \n[basic\n")
-    run = rig_runner.run(report=False)
+    path.write_text("basic-ping-count = \n[basic\n")
+    run = rig_runner.run_on_server(report=False)
     assert run.exit_code == 4
     assert f"config file {path} is not valid TOML" in run.stderr
     assert "line 1" in run.stderr
 
 
 def test_missing_explicit_config_file_exits_4(rig_runner: RigRunner, tmp_path: Path) -> None:
-    run = rig_runner.run("--config", str(tmp_path / "absent.toml"), report=False)
+    run = rig_runner.run_on_server("--config", str(tmp_path / "absent.toml"), report=False)
     assert run.exit_code == 4
     assert f"config file {tmp_path / 'absent.toml'} not found" in run.stderr
 
@@ -149,8 +152,81 @@ def test_unknown_config_keys_and_tables_are_warned_about(
         rig_runner: RigRunner, tmp_path: Path) -> None:
     path = tmp_path / "rig.toml"
     path.write_text("ping-cuont = 3\n[basic]\nbogus = 1\n[nosuchplugin]\nx = 1\n")
-    run = rig_runner.run()
+    run = rig_runner.run_on_server()
     assert run.exit_code == 0, run.stderr
     assert f"unknown key 'ping-cuont' in config file {path}" in run.stderr
     assert f"unknown key '[basic] bogus' in config file {path}" in run.stderr
     assert f"unknown table [nosuchplugin] in config file {path}" in run.stderr
+
+
+def test_print_config_lists_settings_only_with_real_defaults(rig_runner: RigRunner) -> None:
+    run = rig_runner.run("--print-config", report=False)
+    assert run.exit_code == 0, run.stderr
+    names = [line.split(" = ")[0] for line in run.stdout.splitlines()]
+    for command_only in ("help", "version", "p", "print-config", "config"):
+        assert command_only not in names
+    assert effective(run.stdout, "host") == "host = 127.0.0.1  # default"
+    assert effective(run.stdout, "port") == "port = 4000  # default"
+    assert effective(run.stdout, "keep-tables") == "keep-tables = false  # default"
+
+
+def test_command_line_only_options_have_no_environment_variable(rig_runner: RigRunner) -> None:
+    run = rig_runner.run("--host", "127.0.0.1:1", "--retry-attempts", "1",
+                         env={"RIG_PRINT_CONFIG": "1", "RIG_VERSION": "1", "RIG_HELP": "1"},
+                         report=False)
+    assert run.exit_code == 5  # it ran: it neither printed its config, nor its version, nor help
+    assert run.stdout == ""
+    assert "connection refused by 127.0.0.1:1" in run.stderr
+
+
+def test_a_plugin_table_takes_keys_without_the_plugins_prefix(
+        rig_runner: RigRunner, tmp_path: Path) -> None:
+    (tmp_path / "rig.toml").write_text("[basic]\nping-count = 3\n[rig]\nconnect-timeout = 6\n")
+    run = rig_runner.run("--print-config", report=False)
+    assert run.exit_code == 0, run.stderr
+    path = tmp_path / "rig.toml"
+    assert effective(run.stdout, "basic-ping-count") == f"basic-ping-count = 3  # config {path}"
+    assert effective(run.stdout, "connect-timeout") == f"connect-timeout = 6.0  # config {path}"
+    assert "unknown" not in run.stderr
+
+
+def test_a_table_key_wins_over_the_same_top_level_key(rig_runner: RigRunner,
+                                                       tmp_path: Path) -> None:
+    (tmp_path / "rig.toml").write_text("basic-ping-count = 4\n[basic]\nping-count = 5\n")
+    run = rig_runner.run("--print-config", report=False)
+    assert effective(run.stdout, "basic-ping-count").startswith("basic-ping-count = 5  #")
+
+
+def test_a_secret_options_bad_value_is_never_shown(rig_runner: RigRunner,
+                                                   tmp_path: Path) -> None:
+    (tmp_path / "rig.toml").write_text('password = ["Top-Secret-1", "x"]\n')
+    run = rig_runner.run("--print-config", report=False)
+    assert "Top-Secret-1" not in run.output
+
+
+def test_required_and_unset_options_say_how_to_set_them(rig_runner: RigRunner) -> None:
+    import rig
+    from rig.testing import make_plugin
+
+    def rig_addoption(parser: rig.OptionParser) -> None:
+        parser.getgroup("needy").addoption("--needy-target", help="what to check")
+
+    def rig_configure(config: rig.Config) -> None:
+        config.require("needy_target")
+
+    needy = make_plugin(rig_addoption=rig_addoption, rig_configure=rig_configure)
+    run = rig_runner.run_on_server("--plugin", "needy", plugins=[("needy", needy)],
+                                   report=False)
+    assert run.exit_code == 4
+    assert run.stderr == "rig: error: argument --needy-target is required by plugin needy: " \
+        "give --needy-target VALUE, set RIG_NEEDY_TARGET, or needy-target = ... in rig.toml\n"
+
+    def invalid(config: rig.Config) -> None:
+        raise config.invalid("needy_target", "name the table to check")
+
+    unset = make_plugin(rig_addoption=rig_addoption, rig_configure=invalid)
+    run = rig_runner.run_on_server("--plugin", "needy", plugins=[("needy", unset)],
+                                   report=False)
+    assert run.stderr == "rig: error: argument --needy-target: not set: name the table to " \
+        "check: give --needy-target VALUE, set RIG_NEEDY_TARGET, or needy-target = ... in " \
+        "rig.toml\n"

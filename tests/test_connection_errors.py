@@ -3,7 +3,10 @@ and never shows the password."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -11,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from rig.sandbox import free_port
-from rig.testing import RigRunner, ServerDSN
+import rig
+from rig.db.sandbox import free_port
+from rig.testing import RigRunner, ServerDSN, make_plugin
 
 SECRET = "Very-S3cret-" + uuid.uuid4().hex[:8]
 
@@ -80,14 +84,14 @@ def test_refused_port_is_retried_then_exits_5(rig_runner: RigRunner) -> None:
 
 def test_wrong_password_exits_5_and_never_shows_it(
         rig_runner: RigRunner, password_user: str, tmp_path: Path) -> None:
-    run = rig_runner.run("--user", password_user, "--password", "wrong-" + SECRET)
+    run = rig_runner.run_on_server("--user", password_user, "--password", "wrong-" + SECRET)
     assert run.exit_code == 5
     assert_one_error_line(run.stderr, f"access denied for user '{password_user}'",
                           "(with a password)", "check --user and --password")
     assert SECRET not in run.output
 
     log = tmp_path / "rig.log"  # the most talkative run: trace level, tracebacks, a log file
-    loud = rig_runner.run("--user", password_user, "--password", "wrong-" + SECRET, "-vv",
+    loud = rig_runner.run_on_server("--user", password_user, "--password", "wrong-" + SECRET, "-vv",
                           "--log-file", str(log), "--junit-xml", str(tmp_path / "j.xml"))
     assert loud.exit_code == 5
     written = (loud.output + log.read_text() + Path(loud.args[-1]).read_text()
@@ -97,20 +101,20 @@ def test_wrong_password_exits_5_and_never_shows_it(
 
 
 def test_right_password_from_env_connects(rig_runner: RigRunner, password_user: str) -> None:
-    run = rig_runner.run("--user", password_user, env={"RIG_PASSWORD": SECRET})
+    run = rig_runner.run_on_server("--user", password_user, env={"RIG_PASSWORD": SECRET})
     assert run.exit_code == 0, run.stderr
     assert SECRET not in run.output
 
 
 def test_password_prompt_without_a_terminal_is_a_usage_error(rig_runner: RigRunner) -> None:
-    run = rig_runner.run("--password", report=False)
+    run = rig_runner.run_on_server("--password", report=False)
     assert run.exit_code == 4
     assert_one_error_line(run.stderr, "--password was given without a value and there is no "
                           "terminal", "set RIG_PASSWORD")
 
 
 def test_unknown_database_exits_5(rig_runner: RigRunner) -> None:
-    run = rig_runner.run("--database", "no_such_database_here")
+    run = rig_runner.run_on_server("--database", "no_such_database_here")
     assert run.exit_code == 5
     assert_one_error_line(run.stderr, "database 'no_such_database_here' does not exist",
                           "create it or check --database")
@@ -131,12 +135,57 @@ def test_connect_timeout_exits_5(rig_runner: RigRunner, silent_server: int) -> N
 
 
 def test_tls_required_against_a_server_without_tls_exits_5(rig_runner: RigRunner) -> None:
-    run = rig_runner.run("--ssl-mode", "required")
+    run = rig_runner.run_on_server("--ssl-mode", "required")
     assert run.exit_code == 5
     assert_one_error_line(run.stderr, "TLS failed with", "doesn't support it")
 
 
 def test_a_verbose_run_shows_the_traceback(rig_runner: RigRunner) -> None:
-    run = rig_runner.run("--config", "/no/such/file.toml", "-v", report=False)
+    run = rig_runner.run_on_server("--config", "/no/such/file.toml", "-v", report=False)
     assert run.exit_code == 4
     assert "Traceback" in run.stderr
+
+
+def test_rig_with_no_options_and_nothing_listening_exits_5(tmp_path: Path) -> None:
+    """The default --host is 127.0.0.1:4000 (what --help says); nothing there is an error,
+    never a run that tested nothing and exited 0."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", 4000)) == 0:
+            pytest.skip("something listens on 127.0.0.1:4000 on this machine")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RIG_")}
+    env["HOME"] = str(tmp_path)  # no ~/.config/rig/rig.toml
+    done = subprocess.run([sys.executable, "-m", "rig", "--retry-attempts", "1"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 5
+    assert_one_error_line(done.stderr, "connection refused by 127.0.0.1:4000",
+                          "give --host HOST:PORT (default 127.0.0.1:4000), or --sandbox")
+    bare = subprocess.run([sys.executable, "-m", "rig"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert bare.returncode == 5
+    assert_one_error_line(bare.stderr, "connection refused by 127.0.0.1:4000")
+
+
+def test_sandbox_and_host_together_are_a_usage_error(rig_runner: RigRunner) -> None:
+    run = rig_runner.run("--sandbox", "--host", "db.example.com", report=False)
+    assert run.exit_code == 4
+    assert run.stderr == "rig: error: --sandbox and --host (from command line) both name the " \
+        "server to test: choose one\n"
+
+
+SLOW_QUERY = "SELECT SLEEP(1.2) AS slow"
+
+
+def test_a_query_may_run_longer_than_the_connect_timeout(rig_runner: RigRunner) -> None:
+    """--connect-timeout bounds the login handshake only: after it, queries may take long."""
+
+    def slow(ctx: rig.Context) -> None:
+        ctx.require_connection().scalar(SLOW_QUERY)
+        ctx.check("slow_query", rig.Verdict.PASS, "returned")
+
+    plugin = make_plugin(
+        rig_register_states=lambda registry: registry.add_state("slow_querying", slow))
+    run = rig_runner.run_on_server("--connect-timeout", "0.4", "--plugin", "slow",
+                                   plugins=[("slow", plugin)])
+    assert run.exit_code == 0, run.stderr
+    assert run.report is not None
+    assert {"name": "slow_query", "verdict": "pass"}.items() <= run.report["checks"][-1].items()

@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import pytest
 
-from rig.connection import Connection, ConnectionSettings, open_raw
-from rig.flavor import Flavor, classify_version_string, detect_server, parse_version, tidb_release
+from rig.db.connection import Connection, Connector
+from rig.db.flavor import (
+    Flavor,
+    classify_version_string,
+    detect_server,
+    parse_version,
+    tidb_release,
+)
+from rig.db.settings import ConnectionSettings
 from rig.testing import RigRunner, ServerDSN
-from rig.tidb_standin import TidbStandin
+from rig.testing.tidb_standin import TidbStandin
 
 
 def test_mariadb_is_detected_with_its_version_and_features(rig_server: ServerDSN) -> None:
     settings = ConnectionSettings(rig_server.host, rig_server.port, rig_server.user)
-    conn = Connection(open_raw(settings), settings, "c1")
+    conn = Connection(Connector().open_raw(settings), settings, "c1")
     try:
         server = detect_server(conn)
         version_string = conn.scalar("SELECT VERSION()")
@@ -23,7 +30,6 @@ def test_mariadb_is_detected_with_its_version_and_features(rig_server: ServerDSN
     assert server.version_string == version_string
     assert server.version_text == version_string.split("-")[0]
     assert server.default_isolation == "repeatable-read"
-    assert server.features.processlist_progress
     assert not server.features.import_jobs
     assert server.features.snapshot_isolation_setting == server.at_least(10, 6, 18)
 

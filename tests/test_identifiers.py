@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from rig.connection import quote_identifier
+from rig.db.connection import quote_identifier
 from rig.testing import RigRunner, ServerDSN
 
 HOSTILE = ["we`ird", "quo'te\"s", "semi;colon; DROP DATABASE mysql; --", "spa ce ` ; `"]
@@ -24,7 +24,7 @@ def hostile_database(request: pytest.FixtureRequest, rig_server: ServerDSN) -> I
 
 def test_hostile_database_name_is_used_not_executed(
         rig_runner: RigRunner, rig_server: ServerDSN, hostile_database: str) -> None:
-    run = rig_runner.run("--database", hostile_database)
+    run = rig_runner.run_on_server("--database", hostile_database)
     assert run.exit_code == 0, run.stderr
     assert run.section("basic")["c1"]["session"]["database"] == hostile_database
     with rig_server.connect() as conn, conn.cursor() as cursor:

@@ -87,8 +87,7 @@ def test_relative_links_resolve() -> None:
 
 
 def test_the_example_config_file_is_accepted(rig_runner: RigRunner) -> None:
-    run = rig_runner.run("--config", str(EXAMPLES / "rig.toml"), "--print-config",
-                         target_server=False, report=False)
+    run = rig_runner.run("--config", str(EXAMPLES / "rig.toml"), "--print-config", report=False)
     assert run.exit_code == 0, run.output
     assert "demo-rows = 500  # config" in run.stdout
     assert "plugin = basic, python_demo  # config" in run.stdout

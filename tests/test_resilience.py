@@ -5,8 +5,8 @@ from __future__ import annotations
 import pymysql
 import pytest
 
-from rig.connection import ConnectionSettings, open_raw
-from rig.resilience import (
+from rig.db.connection import Connector
+from rig.db.resilience import (
     CircuitBreaker,
     CircuitOpenError,
     DatabaseError,
@@ -15,7 +15,8 @@ from rig.resilience import (
     call_with_retry,
     classify,
 )
-from rig.sandbox import free_port
+from rig.db.sandbox import free_port
+from rig.db.settings import ConnectionSettings
 from rig.testing import ServerDSN
 
 FAST = RetryPolicy(attempts=3, max_time=10, base_delay=0.01, max_delay=0.02)
@@ -58,7 +59,7 @@ def test_refused_port_is_retried_up_to_the_attempts_then_raised_with_context() -
     settings = ConnectionSettings("127.0.0.1", free_port(), "root", connect_timeout=2)
     retried: list[int] = []
     with pytest.raises(DatabaseError) as raised:
-        call_with_retry(lambda attempt: open_raw(settings), operation="connect",
+        call_with_retry(lambda attempt: Connector().open_raw(settings), operation="connect",
                         policy=FAST, on_retry=lambda exc, n: retried.append(n),
                         connection_id="c7", state="connecting")
     error = raised.value
@@ -76,7 +77,7 @@ def test_permanent_errors_are_not_retried(rig_server: ServerDSN) -> None:
 
     def connect(attempt: int) -> object:
         attempts.append(attempt)
-        return open_raw(settings)
+        return Connector().open_raw(settings)
 
     with pytest.raises(DatabaseError) as raised:
         call_with_retry(connect, operation="connect", policy=FAST)
@@ -89,7 +90,7 @@ def test_transient_failure_then_success_returns_the_result(rig_server: ServerDSN
     refused = ConnectionSettings("127.0.0.1", free_port(), "root")
 
     def connect(attempt: int) -> object:  # the server "comes up" on the second attempt
-        return open_raw(refused if attempt == 1 else settings)
+        return Connector().open_raw(refused if attempt == 1 else settings)
 
     conn = call_with_retry(connect, operation="connect", policy=FAST)
     conn.close()  # type: ignore[attr-defined]
@@ -115,7 +116,7 @@ def test_breaker_opens_after_threshold_fails_fast_and_half_opens_after_cooldown(
 
     def connect_dead(attempt: int) -> object:
         calls.append(attempt)
-        return open_raw(dead)
+        return Connector().open_raw(dead)
 
     for _ in range(2):
         with pytest.raises(DatabaseError):
@@ -131,7 +132,7 @@ def test_breaker_opens_after_threshold_fails_fast_and_half_opens_after_cooldown(
     clock.now += 5.0
     assert breaker.state == "half-open"
     alive = ConnectionSettings(rig_server.host, rig_server.port, rig_server.user)
-    conn = call_with_retry(lambda attempt: open_raw(alive), operation="connect",
+    conn = call_with_retry(lambda attempt: Connector().open_raw(alive), operation="connect",
                            policy=one_try, breaker=breaker)
     conn.close()
     assert breaker.state == "closed"
@@ -143,11 +144,11 @@ def test_half_open_failure_reopens_the_breaker() -> None:
     breaker = CircuitBreaker("s", threshold=1, cooldown=1.0, clock=clock)
     dead = ConnectionSettings("127.0.0.1", free_port(), "root")
     with pytest.raises(DatabaseError):
-        call_with_retry(lambda a: open_raw(dead), operation="c", policy=RetryPolicy(1),
+        call_with_retry(lambda a: Connector().open_raw(dead), operation="c", policy=RetryPolicy(1),
                         breaker=breaker)
     clock.now += 1.0
     with pytest.raises(DatabaseError) as trial:
-        call_with_retry(lambda a: open_raw(dead), operation="c", policy=RetryPolicy(1),
+        call_with_retry(lambda a: Connector().open_raw(dead), operation="c", policy=RetryPolicy(1),
                         breaker=breaker)
     assert not isinstance(trial.value, CircuitOpenError)  # the trial call went through
     assert breaker.state == "open"

@@ -8,15 +8,14 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pymysql
 import pytest
 
+from rig.db.sandbox import Sandbox, find_server
 from rig.errors import SandboxError
-from rig.sandbox import Sandbox, find_server
 from rig.testing import RigRunner
 
 from fake_distributions import FakeDistributions
@@ -30,10 +29,6 @@ def alive(pid: int) -> bool:
     # a zombie is dead too: its /proc status says Z
     status = Path(f"/proc/{pid}/status")
     return not (status.exists() and "\nState:\tZ" in status.read_text())
-
-
-def sandbox_dirs() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("rig-sandbox-*")}
 
 
 def test_sandbox_serves_then_removes_process_and_directory() -> None:
@@ -63,23 +58,29 @@ def test_no_server_installed_names_the_package_to_install(tmp_path: Path) -> Non
     assert "apt-get install mariadb-server" in str(raised.value)
 
 
+def sandbox_dir_of(stderr: str) -> Path:
+    """The directory the sandbox of a run says it started in."""
+    line = next(line for line in stderr.splitlines() if "sandbox mariadb (" in line)
+    return Path(line.split(") in ", 1)[1].split(" listening on ", 1)[0])
+
+
 def test_cli_sandbox_runs_the_workflow_and_cleans_up(rig_runner: RigRunner) -> None:
-    before = sandbox_dirs()
     run = rig_runner.run("--sandbox")
     assert run.exit_code == 0, run.stderr
     assert run.report is not None
     conn = run.report["connections"][0]
     assert conn["host"] == "127.0.0.1" and conn["server"]["flavor"] == "mariadb"
-    assert sandbox_dirs() == before
+    directory = sandbox_dir_of(run.stderr)
+    assert directory.name.startswith("rig-sandbox-")
+    assert not directory.exists()
     assert not [p for p in os.popen("pgrep -af rig-sandbox-").read().splitlines()
                 if str(conn["port"]) in p]
 
 
 def test_cli_sandbox_cleans_up_after_a_failed_run(rig_runner: RigRunner) -> None:
-    before = sandbox_dirs()
     run = rig_runner.run("--sandbox", "--database", "absent_db")
     assert run.exit_code == 5
-    assert sandbox_dirs() == before
+    assert not sandbox_dir_of(run.stderr).exists()
 
 
 def test_cli_sandbox_with_a_missing_binary_exits_5(rig_runner: RigRunner) -> None:
@@ -109,7 +110,6 @@ def test_sigterm_during_a_sandbox_run_cleans_up_and_reports(
     fake_dists.add("rig-plugin-sleeper", "sleeper", "rig_sleeper_mod",
                    PORT_REPORTING_SLEEPER.format(marker=str(marker)))
     report = tmp_path / "r.json"
-    before = sandbox_dirs()
     env = {**os.environ, "PYTHONPATH": str(fake_dists.root),
            "XDG_CACHE_HOME": str(tmp_path / "cache")}
     proc = subprocess.Popen([sys.executable, "-m", "rig", "--sandbox", "--plugin", "sleeper",
@@ -128,6 +128,6 @@ def test_sigterm_during_a_sandbox_run_cleans_up_and_reports(
         proc.kill()
     assert proc.returncode == 2, stderr
     assert json.loads(report.read_text())["interrupted"] is True
-    assert sandbox_dirs() == before
+    assert not sandbox_dir_of(stderr).exists()
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0  # the server is gone

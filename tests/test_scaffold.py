@@ -10,20 +10,23 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from rig.commands.manage import pip_target
+from rig.cli.plugins.manage import pip_target
+from rig.cli.plugins.scaffold import MAX_NAME_LENGTH
 from rig.testing import RigRun, RigRunner, ServerDSN
+from rig.version import __version__ as rig_version
 
 GENERATED = ["README.md", "pyproject.toml", "rig_acme/__init__.py", "tests/test_acme.py"]
 
 
 def rig(runner: RigRunner, *args: str) -> RigRun:
-    return runner.run(*args, target_server=False, report=False)
+    return runner.run(*args, report=False)
 
 
 def files_under(root: Path) -> list[str]:
@@ -35,16 +38,66 @@ def test_new_creates_the_package(rig_runner: RigRunner) -> None:
     assert run.exit_code == 0, run.output
     root = rig_runner.workdir / "rig-plugin-acme"
     assert files_under(root) == GENERATED
-    assert "pip install ./rig-plugin-acme" in run.stdout
     pyproject = (root / "pyproject.toml").read_text()
     assert '[project.entry-points."rig.plugins"]\nacme = "rig_acme"' in pyproject
-    assert 'name = "rig-plugin-acme"' in pyproject
-    assert '"rig-core>=0.1,<0.2"' in pyproject
+    project = tomllib.loads(pyproject)["project"]
+    assert project["name"] == "rig-plugin-acme"
+    major, minor = (int(part) for part in rig_version.split(".")[:2])
+    assert project["dependencies"] == [f"rig-core>={major}.{minor},<{major}.{minor + 1}"]
+    assert project["optional-dependencies"] == {"test": ["pytest>=8.0"]}
     module = (root / "rig_acme" / "__init__.py").read_text()
     compile(module, "rig_acme/__init__.py", "exec")
-    assert '"--acme-queries"' in module
-    assert 'add_state("acme_running_queries"' in module
-    assert "rig_runner" in (root / "tests" / "test_acme.py").read_text()
+    test_module = (root / "tests" / "test_acme.py").read_text()
+    assert "rig_runner.run_on_server(" in test_module
+    assert "rig_runner.run(" not in test_module
+
+
+def test_the_generated_code_follows_the_naming_rule(rig_runner: RigRunner) -> None:
+    assert rig(rig_runner, "plugins", "new", "my-check").exit_code == 0
+    root = rig_runner.workdir / "rig-plugin-my-check"
+    module = (root / "rig_my_check" / "__init__.py").read_text()
+    assert 'group.addoption("--my-check-queries"' in module  # --<plugin>-<name>
+    assert 'getoption("my_check_queries")' in module
+    assert 'add_state("my_check_running_queries"' in module  # <plugin>_<what>
+    assert 'rig.Key("my_check.answers")' in module  # "<plugin>.<what>"
+    assert 'ctx.check("my_check_queries"' in module
+    test_module = (root / "tests" / "test_my_check.py").read_text()
+    assert '"RIG_MY_CHECK_QUERIES"' in test_module
+    assert "RIG_MY_CHECK_QUERIES" in (root / "README.md").read_text()
+
+
+def test_next_steps_install_the_test_extra_before_running_pytest(rig_runner: RigRunner) -> None:
+    run = rig(rig_runner, "plugins", "new", "acme")
+    assert run.exit_code == 0, run.output
+    install = "pip install -e './rig-plugin-acme[test]'"
+    assert install in run.stdout
+    assert run.stdout.index(install) < run.stdout.index("pytest rig-plugin-acme")
+    readme = (rig_runner.workdir / "rig-plugin-acme" / "README.md").read_text()
+    test_section = readme.split("## Test", 1)[1]
+    assert test_section.index(install) < test_section.index("pytest rig-plugin-acme")
+    other = rig(rig_runner, "plugins", "new", "acme", "--dir", "my plugins")
+    assert "pip install -e './my plugins/rig-plugin-acme[test]'" in other.stdout
+    assert "pytest 'my plugins/rig-plugin-acme'" in other.stdout
+
+
+@pytest.mark.parametrize("name", ["acme", "my-check", "a" * MAX_NAME_LENGTH,
+                                  "abcdefghi-" * 2 + "abcdefghij"])
+def test_every_generated_line_fits_in_100_characters(rig_runner: RigRunner, name: str) -> None:
+    run = rig(rig_runner, "plugins", "new", name)
+    assert run.exit_code == 0, run.output
+    root = rig_runner.workdir / f"rig-plugin-{name.replace('_', '-')}"
+    long_lines = [f"{path.relative_to(root)}:{number}: {len(line)}"
+                  for path in sorted(root.rglob("*")) if path.is_file()
+                  for number, line in enumerate(path.read_text().splitlines(), 1)
+                  if len(line) > 100]
+    assert long_lines == []
+    # rig's own lint rules, line length 100, on the generated Python (no config file read).
+    linted = subprocess.run(
+        [str(Path(sys.executable).with_name("ruff")), "check", "--isolated", "--no-cache",
+         "--line-length", "100", "--target-version", "py311",
+         "--select", "E,W,F,I,B,UP,SIM,RUF", "."],
+        cwd=root, capture_output=True, text=True, timeout=60)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
 
 
 def test_dashes_become_underscores(rig_runner: RigRunner) -> None:
@@ -92,6 +145,9 @@ def test_refuses_to_overwrite(rig_runner: RigRunner) -> None:
     ("a--b", "plugin name 'a--b' must be lowercase letters and digits separated by single"),
     ("acme-", "plugin name 'acme-' must be lowercase"),
     ("rig-plugin-acme", "repeats the rig prefix: give the short name ('acme')"),
+    ("a" * (MAX_NAME_LENGTH + 1),
+     f"plugin name '{'a' * (MAX_NAME_LENGTH + 1)}' is longer than {MAX_NAME_LENGTH} characters: "
+     "choose a shorter name"),
     ("basic", "a plugin named 'basic' is already installed (rig-plugin-basic)"),
 ])
 def test_rejects_a_bad_name(rig_runner: RigRunner, name: str, message: str) -> None:

@@ -50,7 +50,7 @@ def test_runs_an_in_process_plugin_against_the_server(rig_runner: RigRunner) -> 
         rig_register_states=lambda registry: registry.add_state("probing", _probe),
         rig_report=lambda result: {"connections": len(result.connections)},
     )
-    run = rig_runner.run("--plugin", "probe", plugins=[("probe", plugin)])
+    run = rig_runner.run_on_server("--plugin", "probe", plugins=[("probe", plugin)])
     assert run.exit_code == 0, run.output
     assert run.section("probe") == {"connections": 1}
     assert run.report is not None
@@ -61,7 +61,7 @@ def test_runs_an_in_process_plugin_against_the_server(rig_runner: RigRunner) -> 
 def test_an_in_process_plugin_replaces_an_installed_one(rig_runner: RigRunner) -> None:
     stand_in = make_plugin(
         rig_register_states=lambda registry: registry.add_state("probing", _probe))
-    run = rig_runner.run("--plugin", "basic", plugins=[("basic", stand_in)])
+    run = rig_runner.run_on_server("--plugin", "basic", plugins=[("basic", stand_in)])
     assert run.exit_code == 0, run.output
     assert run.report is not None
     states = [s["name"] for s in run.report["connections"][0]["states"] if s["plugin"] == "basic"]
@@ -74,7 +74,7 @@ def test_a_failing_handler_is_reported(rig_runner: RigRunner) -> None:
         raise RuntimeError("injected")
 
     breaker = make_plugin(rig_register_states=lambda registry: registry.add_state("boom", boom))
-    run = rig_runner.run("--plugin", "breaker", plugins=[("breaker", breaker)])
+    run = rig_runner.run_on_server("--plugin", "breaker", plugins=[("breaker", breaker)])
     assert run.exit_code == 3
     assert "the handler of state 'boom' (plugin breaker) raised RuntimeError: injected" in \
         run.stderr
@@ -89,16 +89,16 @@ def test_make_plugin_refuses_a_misspelt_hook() -> None:
 
 def test_the_callers_rig_variables_do_not_leak_in(rig_runner: RigRunner,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RIG_PING_COUNT", "0")  # invalid: the run would exit 4 if it saw it
-    run = rig_runner.run("--plugin", "basic")
+    monkeypatch.setenv("RIG_BASIC_PING_COUNT", "0")  # invalid: the run would exit 4 if it saw it
+    run = rig_runner.run_on_server("--plugin", "basic")
     assert run.exit_code == 0, run.output
-    given = rig_runner.run("--plugin", "basic", env={"RIG_PING_COUNT": "0"})
+    given = rig_runner.run_on_server("--plugin", "basic", env={"RIG_BASIC_PING_COUNT": "0"})
     assert given.exit_code == 4
-    assert "(from env RIG_PING_COUNT)" in given.stderr
+    assert "(from env RIG_BASIC_PING_COUNT)" in given.stderr
 
 
 def test_runs_without_server_or_report(rig_runner: RigRunner) -> None:
-    run = rig_runner.run("--version", target_server=False, report=False)
+    run = rig_runner.run("--version", report=False)
     assert run.exit_code == 0
     assert run.report is None
     assert run.args == ["--version"]

@@ -117,7 +117,7 @@ class _ArgParser(configargparse.ArgParser):  # type: ignore[misc]
         super().__init__(**kwargs)
 
     def error(self, message: str) -> None:
-        raise ConfigError(self.adapter.with_source(message))
+        raise ConfigError(self.adapter.scrub(self.adapter.with_source(message)))
 
     def get_possible_config_keys(self, action: argparse.Action) -> list[str]:
         if action.dest in self.adapter.not_settings:
@@ -142,6 +142,7 @@ class OptionParser:
         self._groups: dict[str, OptionGroup] = {}
         self._last_sources: dict[str, Any] = {}
         self._argv: list[str] = []
+        self._environ: Mapping[str, str] = {}
         adapter = self
 
         class TomlParser(configargparse.ConfigFileParser):  # type: ignore[misc]
@@ -263,6 +264,7 @@ class OptionParser:
         :class:`UsageError` unless ``partial``."""
         env = {k: v for k, v in environ.items() if k.startswith(ENV_PREFIX)}
         self._argv = list(argv)
+        self._environ = env
         self._last_sources = {}
         namespace, extra = self._argparser.parse_known_args(args=argv, env_vars=env)
         if extra and not partial:
@@ -301,5 +303,33 @@ class OptionParser:
         first = extra[0].split("=", 1)[0]
         close = difflib.get_close_matches(first, self.flags(), n=1, cutoff=0.75)
         hint = f"did you mean {close[0]}?" if close else "see rig --help"
-        return UsageError(f"unrecognized arguments: {' '.join(extra)}", hint=hint)
+        return UsageError(self.scrub(f"unrecognized arguments: {' '.join(extra)}"), hint=hint)
+
+    def _secret_values(self) -> set[str]:
+        """Every value given to a secret option in the last parse: after its flag on the
+        command line (also a value argparse took for an option, like ``-Zz``), in its
+        environment variable, in the config file."""
+        secrets = [info for info in self.options.values() if info.secret]
+        values: set[str] = set()
+        for info in secrets:
+            for index, arg in enumerate(self._argv):
+                if arg in info.flags and index + 1 < len(self._argv):
+                    values.add(self._argv[index + 1])
+                for flag in info.flags:
+                    if arg.startswith(flag + "="):
+                        values.add(arg[len(flag) + 1:])
+            if info.env_var in self._environ:
+                values.add(self._environ[info.env_var])
+            if self.config_file is not None:
+                for entry in self.config_file.entries:
+                    if self.resolve_entry(entry) == info.name:
+                        items = entry.value if isinstance(entry.value, list) else [entry.value]
+                        values.update(items)
+        return {value for value in values if value}
+
+    def scrub(self, message: str) -> str:
+        """``message`` with every secret value of the last parse replaced by ``***``."""
+        for value in sorted(self._secret_values(), key=len, reverse=True):
+            message = message.replace(value, MASK)
+        return message
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -74,16 +75,17 @@ class Connector:
         return raw
 
     def open(self, settings: ConnectionSettings, connection_id: str, *, state: str | None = None,
-             on_retry: Callable[[BaseException, int], None] | None = None) -> Connection:
+             on_retry: Callable[[BaseException, int], None] | None = None,
+             cancelled: threading.Event | None = None) -> Connection:
         """A :class:`Connection`, retrying transient failures (refused while the server
-        starts, too many connections) with backoff behind the server's circuit breaker; a
-        final failure is one :class:`rig.ConnectError` line (exit 5)."""
+        starts, too many connections) with backoff behind the server's circuit breaker, until
+        ``cancelled`` is set; a final failure is one :class:`rig.ConnectError` line (exit 5)."""
         try:
             return call_with_retry(
                 lambda _attempt: Connection(self.open_raw(settings), settings, connection_id),
                 operation=f"connect to {settings.address}", policy=self.retry_policy,
                 breaker=self.breakers.for_server(settings.address), on_retry=on_retry,
-                connection_id=connection_id, state=state,
+                connection_id=connection_id, state=state, cancelled=cancelled,
             )
         except DatabaseError as exc:
             raise explain(exc, settings) from exc

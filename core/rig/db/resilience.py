@@ -236,13 +236,15 @@ def call_with_retry(
     on_retry: Callable[[BaseException, int], None] | None = None,
     connection_id: str | None = None,
     state: str | None = None,
+    cancelled: threading.Event | None = None,
 ) -> T:
     """Call ``fn(attempt)`` until it succeeds, retrying transient and needs-reconnect errors.
 
     ``on_retry(error, attempt)`` runs before each new attempt (to log, or to reconnect on a
     needs-reconnect error). The final failure is raised as a :class:`DatabaseError` carrying
     the operation, the attempt, the connection and the state; a permanent error is raised at
-    once. Failures that are not permanent count against ``breaker``.
+    once. Failures that are not permanent count against ``breaker``. Once ``cancelled`` is set
+    (Ctrl-C), no new attempt starts and the backoff wait ends at once.
     """
     context: dict[str, Any] = {"operation": operation, "connection_id": connection_id,
                                "state": state}
@@ -256,9 +258,20 @@ def call_with_retry(
             if error is not None:
                 on_retry(error, retry_state.attempt_number)
 
+    stop = tenacity.stop_after_attempt(policy.attempts) | \
+        tenacity.stop_after_delay(policy.max_time)
+    if cancelled is not None:
+        stop = stop | tenacity.stop_when_event_set(cancelled)
+
+    def sleep(seconds: float) -> None:
+        if cancelled is None:
+            time.sleep(seconds)
+        else:
+            cancelled.wait(seconds)
+
     retrying = tenacity.Retrying(
-        stop=tenacity.stop_after_attempt(policy.attempts)
-        | tenacity.stop_after_delay(policy.max_time),
+        stop=stop,
+        sleep=sleep,
         wait=policy.wait_strategy(),
         retry=tenacity.retry_if_exception(retryable),
         before_sleep=before_sleep,

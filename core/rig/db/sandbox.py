@@ -149,8 +149,8 @@ class Sandbox:
             self.stop()
             raise
         self.start_seconds = time.perf_counter() - began
-        logger.info("sandbox {} ({}) listening on {} (started in {:.2f}s)", self.kind,
-                    self.binary, self.address, self.start_seconds)
+        logger.info("sandbox {} ({}) in {} listening on {} (started in {:.2f}s)", self.kind,
+                    self.binary, self.directory, self.address, self.start_seconds)
 
     def _make_certificates(self) -> TlsFiles:
         try:

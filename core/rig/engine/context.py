@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from loguru import logger
 
 from rig.config.config import Config
+from rig.data import DataStore, Key
 from rig.db.connection import Connection, Connector, quote_identifier
 from rig.db.explain import explain
 from rig.db.resilience import ErrorClass, call_with_retry, classify
 from rig.db.scratch import Scratch
 from rig.db.settings import ConnectionSettings
-from rig.data import DataStore, Key
 from rig.engine.metrics import Metrics
 from rig.engine.results import Check, ConnectionResult, Verdict
 from rig.engine.shared import Shared
@@ -97,6 +97,11 @@ class Context:
         """Whether the run is being interrupted; long loops should stop when it turns true."""
         return self._cancelled.is_set()
 
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``, ending early on Ctrl-C; returns whether the run is being
+        interrupted (so a polling loop can ``if ctx.wait(interval): return``)."""
+        return self._cancelled.wait(seconds)
+
     def local(self, handler: object) -> dict[str, Any]:
         """Storage private to ``handler`` for this connection (pass ``self``)."""
         return self._locals.setdefault(id(handler), {})
@@ -136,7 +141,8 @@ class Context:
         """Open this connection's database session with retries and the server's circuit
         breaker; a failure becomes a one-line :class:`rig.ConnectError` (exit 5)."""
         connection = self.connector.open(self.settings, self.connection_id, state=self.state,
-                                         on_retry=self._on_connect_retry(self.settings))
+                                         on_retry=self._on_connect_retry(self.settings),
+                                         cancelled=self._cancelled)
         connection.state = self.state
         self.connection = connection
         return connection
@@ -166,7 +172,8 @@ class Context:
         with self._extra_lock:
             name = f"{self.connection_id}.{len(self._extra) + 1}"
         connection = self.connector.open(target, name, state=self.state,
-                                         on_retry=self._on_connect_retry(target))
+                                         on_retry=self._on_connect_retry(target),
+                                         cancelled=self._cancelled)
         connection.state = self.state
         with self._extra_lock:
             self._extra.append(connection)
@@ -193,7 +200,8 @@ class Context:
     def retry(self, fn: Callable[[Connection], T], *, operation: str) -> T:
         """Run ``fn(connection)`` with the run's retry policy: transient errors are retried
         after a backoff, needs-reconnect errors on a new connection; each retry is logged and
-        counted in ``metrics`` (``retries``). Put a whole transaction in ``fn``."""
+        counted in ``metrics`` (``retries``); no retry starts after Ctrl-C. Put a whole
+        transaction in ``fn``."""
 
         def attempt(number: int) -> T:
             return fn(self.connection or self.reconnect())
@@ -210,4 +218,5 @@ class Context:
             attempt, operation=operation, policy=self.connector.retry_policy,
             breaker=self.connector.breakers.for_server(self.settings.address),
             on_retry=on_retry, connection_id=self.connection_id, state=self.state,
+            cancelled=self._cancelled,
         )

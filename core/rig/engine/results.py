@@ -11,8 +11,8 @@ from rig.errors import ExitCode, RigError, most_severe
 from rig.timeline import TimelineEvent
 
 if TYPE_CHECKING:
-    from rig.db.flavor import ServerInfo
     from rig.data import DataStore
+    from rig.db.flavor import ServerInfo
 
 
 class Verdict(StrEnum):

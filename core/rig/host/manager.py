@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Iterable, Sequence
+import types
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 import pluggy
@@ -129,13 +130,14 @@ class PluginHost:
         if info is None:
             info = PluginInfo(name=name, module=getattr(plugin, "__name__", None))
         self.infos[name] = info
+        plugin = _hashable(plugin, name)
         try:
             self.pm.register(plugin, name=name)
         except Exception as exc:
             if self.pm.is_registered(plugin):
                 self.pm.unregister(plugin)
-            raised_in = "rig_addhooks raised " if hasattr(plugin, "rig_addhooks") and \
-                not isinstance(exc, (pluggy.PluginValidationError, ValueError)) else ""
+            raised_in = "rig_addhooks raised " if _raised_in(
+                exc, getattr(plugin, "rig_addhooks", None)) else ""
             self._fail(info, f"{raised_in}{type(exc).__name__}: {exc}", exc)
             return info
         info.status = "loaded"
@@ -239,3 +241,27 @@ def _extension_manager(entry_points: list[Any], **kwargs: Any) -> Any:
             return entry_points
 
     return Manager(ENTRY_POINT_GROUP, name_order=True, invoke_on_load=False, **kwargs)
+
+
+def _raised_in(exc: BaseException, function: Any) -> bool:
+    """Whether ``function`` (a plugin's hook implementation) is on ``exc``'s traceback."""
+    code = getattr(function, "__code__", None)
+    tb = exc.__traceback__
+    while tb is not None:
+        if code is not None and tb.tb_frame.f_code is code:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _hashable(plugin: Any, name: str) -> Any:
+    """``plugin``, or — when it cannot be hashed, like a ``types.SimpleNamespace`` — a module
+    holding its attributes: pluggy keeps plugins in sets when it calls a hook for a subset of
+    them."""
+    if isinstance(plugin, Hashable):
+        return plugin
+    module = types.ModuleType(f"rig_in_process_{name}")
+    for attribute in dir(plugin):
+        if not attribute.startswith("__"):
+            setattr(module, attribute, getattr(plugin, attribute))
+    return module

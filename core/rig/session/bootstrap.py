@@ -138,7 +138,9 @@ def collect_commands(host: PluginHost) -> CommandRegistry:
     def before(plugin: str) -> None:
         registry.current_plugin = plugin
 
-    for call in call_each(host.pm, "rig_register_commands", commands=registry, before=before):
+    order = [info.name for info in host.loaded()]
+    for call in call_each(host.pm, "rig_register_commands", order=order, commands=registry,
+                          before=before):
         if call.error is not None:
             logger.error("{}", call.error)
     return registry

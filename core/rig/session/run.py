@@ -128,7 +128,8 @@ class Session:
                 terminal.line(line)
             return int(ExitCode.OK)
         requested = [name for group in (config.getoption("plugin") or []) for name in group]
-        if not requested and DEFAULT_PLUGIN in host.infos:
+        default = host.infos.get(DEFAULT_PLUGIN)
+        if not requested and default is not None and default.status == "loaded":
             requested = [DEFAULT_PLUGIN]
         config.selected_plugins = host.resolve(requested)
         host.keep_only(config.selected_plugins)
@@ -218,6 +219,7 @@ class Session:
         result.scratch = scratch.summary()
 
     def _report(self, host: PluginHost, config: Config, result: RunResult) -> None:
+        config.terminal.end_live()  # a live block a plugin left open, after a failure
         for section in call_each(host.pm, "rig_report", order=config.selected_plugins,
                                  result=result, config=config):
             if section.error is not None:

@@ -15,10 +15,15 @@ Fixtures:
 
 pytest itself is not a dependency of rig-core: install ``rig-core[test]`` (or add pytest to
 your plugin's ``test`` extra) to use the kit.
+
+In-process runs write their logs to their own streams (:attr:`RigRun.stderr`); so that they are
+not printed a second time, the kit removes loguru's *default* stderr sink (handler 0) when pytest
+starts. Sinks a test adds itself are left alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -154,6 +159,14 @@ class RigRunner:
         return self.run(*self.server.rig_args(), *args,
                         env={**self.server.rig_env(), **(env or {})}, plugins=plugins,
                         report=report)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Remove loguru's default stderr sink (see the module's docstring)."""
+    from loguru import logger
+
+    with contextlib.suppress(ValueError):
+        logger.remove(0)
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,25 @@ of statements through which rig and its plugins recognise and watch TiDB: the ha
 ``SHOW IMPORT JOB <id>``, ``CANCEL IMPORT JOB <id>`` and ``ADMIN SHOW DDL JOBS``, with TiDB's
 column layouts, wire types, ``NULL`` rules and error codes (8170, 8171).
 
-It has no storage, no transactions and no SQL engine beyond what mysql-mimic offers: use it to
-test protocol handling, parsing of TiDB's outputs, retry and reconnect logic, never isolation or
-anything that needs real data. Tests that use it are marked ``@pytest.mark.tidb_standin``.
+It also answers what rig's isolation plugin sends before a test, as TiDB v8.5 does where it
+matters: ``SET [SESSION|GLOBAL] TRANSACTION ISOLATION LEVEL ...`` and
+``SET transaction_isolation = ...`` refuse READ UNCOMMITTED and SERIALIZABLE with TiDB's error
+8048 (:attr:`TidbStandin.refused_isolation_levels`) unless ``tidb_skip_isolation_level_check``
+is on (``SET [SESSION|GLOBAL] tidb_skip_isolation_level_check = 1``; the global value is
+:attr:`TidbStandin.skip_isolation_level_check`); ``BEGIN [OPTIMISTIC|PESSIMISTIC]`` and
+``@@tidb_txn_mode`` (:attr:`TidbStandin.txn_mode`) are accepted and answered; the lock-wait
+views ``information_schema.TIDB_TRX`` and ``PROCESSLIST`` (a plain column list, optionally a
+``WHERE``) answer with no rows — the stand-in has no sessions waiting on anything — and the
+InnoDB ones with errors, since it has no InnoDB (``information_schema.INNODB_TRX`` and
+``performance_schema.data_lock_waits``: 1146; ``SHOW ENGINE INNODB STATUS``: 1286); a real
+TiDB may word those differently.
+
+It has no storage, no transactions and no SQL engine beyond what mysql-mimic offers:
+``CREATE``/``DROP``/``TRUNCATE`` and ``INSERT`` are accepted and store nothing, reads return no
+rows, ``COMMIT``/``ROLLBACK`` do nothing, and nothing ever waits on a lock. Use it to test
+protocol handling, parsing of TiDB's outputs, retry and reconnect logic and statements TiDB
+refuses — never isolation behaviour or anything that needs real data. Tests that use it are
+marked ``@pytest.mark.tidb_standin``.
 
 Tests script it from their own thread:
 
@@ -75,6 +91,18 @@ _STEP_COLUMNS = ("cur_step", "cur_step_processed_size", "cur_step_total_size",
 ER_JOB_NOT_FOUND = 8170
 ER_JOB_STATUS = 8171
 ER_SPECIFIC_ACCESS_DENIED = 1227
+ER_NO_SUCH_TABLE = 1146
+ER_UNKNOWN_STORAGE_ENGINE = 1286
+ER_WRONG_VALUE_FOR_VAR = 1231
+ER_ISOLATION_LEVEL_NOT_SUPPORTED = 8048
+
+ISOLATION_LEVELS = ("READ-UNCOMMITTED", "READ-COMMITTED", "REPEATABLE-READ", "SERIALIZABLE")
+"""Isolation levels as ``@@transaction_isolation`` spells them."""
+TIDB_REFUSED_ISOLATION_LEVELS = frozenset({"READ-UNCOMMITTED", "SERIALIZABLE"})
+"""What TiDB refuses with 8048 unless ``tidb_skip_isolation_level_check`` is on."""
+_TRUE = {"1", "on", "true"}
+_FALSE = {"0", "off", "false"}
+_LEADING_COMMENTS = re.compile(r"^(?:\s*/\*.*?\*/)+\s*", re.DOTALL)
 
 
 @dataclass
@@ -224,6 +252,16 @@ class TidbStandin:
     :param super_privilege: with ``False`` the session lacks ``SUPER``: ``SHOW GRANTS`` says so,
         ``SHOW IMPORT JOBS`` lists only the user's own jobs, and ``SHOW IMPORT JOB`` on another
         user's job fails with 1227 as in TiDB.
+
+    Attributes a test may change at any time: the constructor's parameters, and
+
+    - ``refused_isolation_levels``: levels (``READ-UNCOMMITTED`` …, as
+      ``@@transaction_isolation`` spells them) that setting the isolation level refuses with
+      8048, TiDB's ``READ-UNCOMMITTED`` and ``SERIALIZABLE`` by default; empty: every level
+      is accepted;
+    - ``skip_isolation_level_check``: the global ``tidb_skip_isolation_level_check`` (off, as
+      in TiDB) that new sessions start with; a session may set its own;
+    - ``txn_mode``: what ``@@tidb_txn_mode`` answers (``pessimistic``, TiDB's default).
     """
 
     def __init__(self, *, version: str = DEFAULT_VERSION, import_layout: int = 13,
@@ -239,6 +277,9 @@ class TidbStandin:
         self.edition = edition
         self.store = store
         self.super_privilege = super_privilege
+        self.refused_isolation_levels: set[str] = set(TIDB_REFUSED_ISOLATION_LEVELS)
+        self.skip_isolation_level_check = False
+        self.txn_mode = "pessimistic"
         self.host = "127.0.0.1"
         self.port = 0
         self.queries: list[str] = []
@@ -412,6 +453,9 @@ class TidbStandin:
             """One client's session; TiDB statements are answered before mysql-mimic's
             parser (sqlglot) sees them."""
 
+            skip_isolation_level_check = standin.skip_isolation_level_check
+            """This session's ``tidb_skip_isolation_level_check``."""
+
             async def init(self, connection: Any) -> None:
                 await super().init(connection)
                 standin._sessions.add(self)
@@ -439,10 +483,15 @@ class TidbStandin:
             if failure is not None:
                 raise _error(failure.code, failure.message)
             user = f"{session.username or 'root'}@%"
+            bare = _LEADING_COMMENTS.sub("", text)
             for pattern, handler in self._handlers():
-                match = pattern.fullmatch(text)
+                match = pattern.fullmatch(bare)
                 if match:
                     return handler(match, user)
+            for pattern, session_handler in self._session_handlers():
+                match = pattern.fullmatch(bare)
+                if match:
+                    return session_handler(match, session)
         return _PASS
 
     def _handlers(self) -> Iterator[tuple[re.Pattern[str], Any]]:
@@ -453,6 +502,81 @@ class TidbStandin:
         yield _re(r"show\s+import\s+job\s+(\d+)"), self._show_import_job
         yield _re(r"cancel\s+import\s+job\s+(\d+)"), self._cancel_import_job
         yield _re(r"admin\s+show\s+ddl\s+jobs(?:\s+(\d+))?(?:\s+where\s+.*)?"), self._ddl_jobs_rows
+
+    def _session_handlers(self) -> Iterator[tuple[re.Pattern[str], Any]]:
+        """What the isolation plugin sends before and during a test."""
+        scope = r"(?:(global|session|local)\s+|@@(global|session|local)\.|@@)?"
+        yield (_re(r"set\s+(?:(global|session|local)\s+)?transaction\s+isolation\s+level\s+"
+                   r"(read\s+uncommitted|read\s+committed|repeatable\s+read|serializable)"),
+               self._set_isolation_level)
+        yield (_re(rf"set\s+{scope}(?:transaction_isolation|tx_isolation)\s*=\s*"
+                   r"'?([a-z -]+?)'?"), self._set_isolation_variable)
+        yield (_re(rf"set\s+{scope}tidb_skip_isolation_level_check\s*=\s*'?(\w+)'?"),
+               self._set_skip_check)
+        yield (_re(r"select\s+@@(?:(global|session)\.)?tidb_skip_isolation_level_check"),
+               self._skip_check)
+        yield _re(r"select\s+@@(?:(?:global|session)\.)?tidb_txn_mode"), self._txn_mode
+        yield _re(r"begin(?:\s+(?:optimistic|pessimistic))?|start\s+transaction.*"), _accept
+        yield (_re(r"(?:create|drop)\s+(?:database|schema|table)\s+.*|truncate\s+.*|"
+                   r"insert\s+into\s+.*"), _accept)
+        yield (_re(r"select\s+(\w+(?:\s*,\s*\w+)*)\s+from\s+information_schema\."
+                   r"(?:tidb_trx|cluster_tidb_trx|processlist)(?:\s+where\s+.*)?"),
+               self._no_rows)
+        yield _re(r"show\s+engine\s+innodb\s+status"), self._no_innodb
+        yield (_re(r"select\s+.*\s+from\s+(information_schema\.innodb_trx|"
+                   r"performance_schema\.data_lock_waits)\b.*"), self._no_such_table)
+
+    def _set_isolation_level(self, match: re.Match[str], session: Any) -> Any:
+        level = re.sub(r"\s+", "-", match.group(2).upper())
+        self._isolation(level, match.group(1), session)
+        return None
+
+    def _set_isolation_variable(self, match: re.Match[str], session: Any) -> Any:
+        level = re.sub(r"[\s_]+", "-", match.group(3).strip().upper())
+        if level not in ISOLATION_LEVELS:
+            raise _error(ER_WRONG_VALUE_FOR_VAR, "Variable 'transaction_isolation' can't be "
+                         f"set to the value of '{match.group(3)}'")
+        self._isolation(level, match.group(1) or match.group(2), session)
+        return None
+
+    def _isolation(self, level: str, scope: str | None, session: Any) -> None:
+        if level in self.refused_isolation_levels and not session.skip_isolation_level_check:
+            raise _error(ER_ISOLATION_LEVEL_NOT_SUPPORTED,
+                         f"The isolation level '{level}' is not supported. "
+                         "Set tidb_skip_isolation_level_check=1 to skip this error")
+        if (scope or "session").lower() != "global":
+            session.variables.set("transaction_isolation", level)
+
+    def _set_skip_check(self, match: re.Match[str], session: Any) -> Any:
+        value = match.group(3).lower()
+        if value not in _TRUE | _FALSE:
+            raise _error(ER_WRONG_VALUE_FOR_VAR, "Variable 'tidb_skip_isolation_level_check' "
+                         f"can't be set to the value of '{match.group(3)}'")
+        if (match.group(1) or match.group(2) or "session").lower() == "global":
+            self.skip_isolation_level_check = value in _TRUE
+        else:
+            session.skip_isolation_level_check = value in _TRUE
+        return None
+
+    def _skip_check(self, match: re.Match[str], session: Any) -> Any:
+        glob = (match.group(1) or "").lower() == "global"
+        value = self.skip_isolation_level_check if glob else session.skip_isolation_level_check
+        name = match.group(0)[match.group(0).index("@@"):]
+        return [(int(value),)], [name]
+
+    def _txn_mode(self, match: re.Match[str], session: Any) -> Any:
+        name = match.group(0)[match.group(0).index("@@"):]
+        return [(self.txn_mode,)], [name]
+
+    def _no_rows(self, match: re.Match[str], session: Any) -> Any:
+        columns = [name.strip().upper() for name in match.group(1).split(",")]
+        return [], columns
+
+    def _no_innodb(self, match: re.Match[str], session: Any) -> Any:
+        raise _error(ER_UNKNOWN_STORAGE_ENGINE, "Unknown storage engine 'InnoDB'")
+
+    def _no_such_table(self, match: re.Match[str], session: Any) -> Any:
+        raise _error(ER_NO_SUCH_TABLE, f"Table '{match.group(1)}' doesn't exist")
 
     def _tidb_version(self, match: re.Match[str], user: str) -> Any:
         text = "\n".join((
@@ -531,6 +655,11 @@ class TidbStandin:
 
 
 _PASS = object()
+
+
+def _accept(match: re.Match[str], session: Any) -> Any:
+    """OK, no result set: the stand-in has no storage and no transactions."""
+    return None
 
 
 def _re(pattern: str) -> re.Pattern[str]:

@@ -1,5 +1,5 @@
-"""The lockstep session driver (``rig.Lockstep``) on a real MariaDB: blocked-step detection,
-results of blocked steps, deadlocks, hangs, cancellation."""
+"""The isolation plugin's lockstep session driver (``rig_isolation.lockstep``) on a real
+MariaDB: blocked-step detection, results of blocked steps, deadlocks, hangs, cancellation."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import rig
+from rig_isolation.lockstep import Lockstep, Step, StepStatus
 
 from isolation_helpers import Sessions, eventually, server_state
 
@@ -21,6 +22,8 @@ def open_session(rig_server: Any, rig_database: str) -> Iterator[Open]:
     sessions = Sessions(rig_server, rig_database)
     yield sessions.open
     sessions.close()
+
+
 SERVER_SOURCES = {"innodb_status", "innodb_trx", "data_lock_waits", "processlist", "tidb_trx"}
 
 
@@ -28,14 +31,14 @@ def test_blocked_step_is_detected_by_the_server_and_collected_when_it_returns(
         open_session: Open) -> None:
     sessions = {"T1": open_session("T1"), "T2": open_session("T2")}
     # A 60 s fallback: only the server's lock-wait views can make this step "blocked" quickly.
-    with rig.Lockstep(sessions, monitor=open_session("monitor"), block_timeout=60) as lockstep:
+    with Lockstep(sessions, monitor=open_session("monitor"), block_timeout=60) as lockstep:
         result = lockstep.run([
-            rig.Step("T1", "begin"), rig.Step("T2", "begin"),
-            rig.Step("T1", "update t set value = 11 where id = 1"),
-            rig.Step("T2", "select * from t where id = 1 for update", "locked-read"),
-            rig.Step("T1", "update t set value = 21 where id = 2"),
-            rig.Step("T1", "commit", "release"),
-            rig.Step("T2", "commit"),
+            Step("T1", "begin"), Step("T2", "begin"),
+            Step("T1", "update t set value = 11 where id = 1"),
+            Step("T2", "select * from t where id = 1 for update", "locked-read"),
+            Step("T1", "update t set value = 21 where id = 2"),
+            Step("T1", "commit", "release"),
+            Step("T2", "commit"),
         ])
     assert lockstep.detection != "timeout"
     blocked = result.step("locked-read")
@@ -43,20 +46,20 @@ def test_blocked_step_is_detected_by_the_server_and_collected_when_it_returns(
     assert blocked.ok and blocked.rows == [(1, 11)]  # collected after T1 committed
     assert blocked.released_after == result.step("release").index
     assert blocked.blocked_s is not None and blocked.blocked_s > 0
-    assert [s.status for s in result.steps] == [rig.StepStatus.OK] * 7
+    assert [s.status for s in result.steps] == [StepStatus.OK] * 7
     assert result.blocked == [blocked]
     assert "blocked" in blocked.describe() and blocked.as_dict()["blocked"]["detected_by"]
 
 
 def test_without_server_detection_a_step_is_blocked_after_the_timeout(open_session: Open) -> None:
     sessions = {"T1": open_session("T1"), "T2": open_session("T2")}
-    with rig.Lockstep(sessions, monitor=open_session("monitor"), block_timeout=0.2,
-                      server_detection=False) as lockstep:
+    with Lockstep(sessions, monitor=open_session("monitor"), block_timeout=0.2,
+                  server_detection=False) as lockstep:
         result = lockstep.run([
-            rig.Step("T1", "begin"),
-            rig.Step("T1", "update t set value = 11 where id = 1"),
-            rig.Step("T2", "update t set value = 12 where id = 1", "waits"),
-            rig.Step("T1", "commit"),
+            Step("T1", "begin"),
+            Step("T1", "update t set value = 11 where id = 1"),
+            Step("T2", "update t set value = 12 where id = 1", "waits"),
+            Step("T1", "commit"),
         ])
     assert lockstep.detection == "timeout"
     assert result.step("waits").blocked_by == "timeout"
@@ -66,15 +69,15 @@ def test_without_server_detection_a_step_is_blocked_after_the_timeout(open_sessi
 def test_a_deadlock_is_recorded_against_its_step_and_ends_that_transaction(
         open_session: Open) -> None:
     sessions = {"T1": open_session("T1"), "T2": open_session("T2")}
-    with rig.Lockstep(sessions, monitor=open_session("monitor")) as lockstep:
+    with Lockstep(sessions, monitor=open_session("monitor")) as lockstep:
         result = lockstep.run([
-            rig.Step("T1", "begin"), rig.Step("T2", "begin"),
-            rig.Step("T1", "update t set value = 11 where id = 1"),
-            rig.Step("T2", "update t set value = 22 where id = 2"),
-            rig.Step("T1", "update t set value = 12 where id = 2", "t1-cross"),
-            rig.Step("T2", "update t set value = 21 where id = 1", "t2-cross"),
-            rig.Step("T1", "commit", "t1-commit"),
-            rig.Step("T2", "commit", "t2-commit"),
+            Step("T1", "begin"), Step("T2", "begin"),
+            Step("T1", "update t set value = 11 where id = 1"),
+            Step("T2", "update t set value = 22 where id = 2"),
+            Step("T1", "update t set value = 12 where id = 2", "t1-cross"),
+            Step("T2", "update t set value = 21 where id = 1", "t2-cross"),
+            Step("T1", "commit", "t1-commit"),
+            Step("T2", "commit", "t2-commit"),
         ])
     cross = [result.step("t1-cross"), result.step("t2-cross")]
     victims = [s for s in cross if s.error_code == 1213]
@@ -82,16 +85,16 @@ def test_a_deadlock_is_recorded_against_its_step_and_ends_that_transaction(
     victim = victims[0].session
     survivor = "T2" if victim == "T1" else "T1"
     commit = result.step(f"{victim.lower()}-commit")
-    assert commit.status is rig.StepStatus.SKIPPED
+    assert commit.status is StepStatus.SKIPPED
     assert f"aborted in step {victims[0].index}" in (commit.skipped_reason or "")
     assert result.step(f"{survivor.lower()}-commit").ok
     assert result.errors == victims
 
 
 def test_an_ordinary_error_is_recorded_and_the_session_goes_on(open_session: Open) -> None:
-    with rig.Lockstep({"T1": open_session("T1")}) as lockstep:
-        result = lockstep.run([rig.Step("T1", "select * from no_such_table", "bad"),
-                               rig.Step("T1", "select value from t where id = 2", "next")])
+    with Lockstep({"T1": open_session("T1")}) as lockstep:
+        result = lockstep.run([Step("T1", "select * from no_such_table", "bad"),
+                           Step("T1", "select value from t where id = 2", "next")])
     assert result.step("bad").error_code == 1146 and not result.step("bad").aborted
     assert result.step("next").rows == [(20,)]
 
@@ -100,43 +103,43 @@ def test_a_step_still_blocked_at_the_end_is_a_hang_killed_and_rolled_back(
         open_session: Open, rig_server: Any) -> None:
     t1, t2, monitor = open_session("T1"), open_session("T2"), open_session("monitor")
     ids = {t1.server_thread_id, t2.server_thread_id}
-    with rig.Lockstep({"T1": t1, "T2": t2}, monitor=monitor, block_timeout=60) as lockstep:
+    with Lockstep({"T1": t1, "T2": t2}, monitor=monitor, block_timeout=60) as lockstep:
         result = lockstep.run([
-            rig.Step("T1", "begin"),
-            rig.Step("T1", "update t set value = 11 where id = 1"),
-            rig.Step("T2", "begin"),
-            rig.Step("T2", "update t set value = 12 where id = 1", "stuck"),
-            rig.Step("T2", "select 1", "after"),
+            Step("T1", "begin"),
+            Step("T1", "update t set value = 11 where id = 1"),
+            Step("T2", "begin"),
+            Step("T2", "update t set value = 12 where id = 1", "stuck"),
+            Step("T2", "select 1", "after"),
         ])
     stuck = result.step("stuck")
-    assert stuck.status is rig.StepStatus.HANG and stuck.blocked_by in SERVER_SOURCES
+    assert stuck.status is StepStatus.HANG and stuck.blocked_by in SERVER_SOURCES
     assert result.hangs == [stuck]
-    assert result.step("after").status is rig.StepStatus.SKIPPED
+    assert result.step("after").status is StepStatus.SKIPPED
     assert "hung in step" in (result.step("after").skipped_reason or "")
     assert eventually(lambda: not ids & server_state(rig_server)[1])  # both sessions are gone
     assert monitor.scalar("select value from t where id = 1") == 10  # T1 was rolled back
 
 
 def test_cancelling_skips_the_remaining_steps(open_session: Open) -> None:
-    with rig.Lockstep({"T1": open_session("T1")}, cancelled=lambda: True) as lockstep:
-        result = lockstep.run([rig.Step("T1", "select 1"), rig.Step("T1", "select 2", "later")])
+    with Lockstep({"T1": open_session("T1")}, cancelled=lambda: True) as lockstep:
+        result = lockstep.run([Step("T1", "select 1"), Step("T1", "select 2", "later")])
     assert result.cancelled
-    assert result.step("later").status is rig.StepStatus.SKIPPED
+    assert result.step("later").status is StepStatus.SKIPPED
     assert result.step("later").skipped_reason == "cancelled"
 
 
 def test_runs_follow_each_other_on_kept_sessions(open_session: Open) -> None:
     t1 = open_session("T1")
-    with rig.Lockstep({"T1": t1}, keep_sessions=True) as lockstep:
-        first = lockstep.run([rig.Step("T1", "begin"),
-                              rig.Step("T1", "update t set value = 11 where id = 1")])
-        second = lockstep.run([rig.Step("T1", "select value from t where id = 1", "read")])
+    with Lockstep({"T1": t1}, keep_sessions=True) as lockstep:
+        first = lockstep.run([Step("T1", "begin"),
+                          Step("T1", "update t set value = 11 where id = 1")])
+        second = lockstep.run([Step("T1", "select value from t where id = 1", "read")])
     assert [s.index for s in first.steps + second.steps] == [1, 2, 3]
     assert second.step("read").rows == [(11,)]
     assert t1.scalar("select value from t where id = 1") == 10  # rolled back, still open
 
 
 def test_a_step_naming_an_unknown_session_is_refused(open_session: Open) -> None:
-    with rig.Lockstep({"T1": open_session("T1")}) as lockstep, \
+    with Lockstep({"T1": open_session("T1")}) as lockstep, \
             pytest.raises(ValueError, match="unknown session 'T9'"):
-        lockstep.run([rig.Step("T9", "select 1")])
+        lockstep.run([Step("T9", "select 1")])

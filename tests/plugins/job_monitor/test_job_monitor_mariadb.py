@@ -77,9 +77,10 @@ def _fill(admin: Any, database: str) -> None:
 
 
 def _monitor(rig_runner: RigRunner, *args: str) -> Any:
-    return rig_runner.run("--plugin", "job_monitor", "-t", "60", "--poll-interval", "0.1",
-                          "--min-duration", "0", "--until-done", "--junit-xml",
-                          str(rig_runner.workdir / "junit.xml"), *args)
+    return rig_runner.run_on_server(
+        "--plugin", "job_monitor", "--job-monitor-duration", "60",
+        "--job-monitor-poll-interval", "0.1", "--job-monitor-min-duration", "0",
+        "--job-monitor-until-done", "--junit-xml", str(rig_runner.workdir / "junit.xml"), *args)
 
 
 def _assert_seen_rising_and_ended(run: Any, kind: str, thread_id: int) -> dict[str, Any]:
@@ -148,7 +149,8 @@ def test_load_data_is_seen_with_rising_progress_and_its_end(
 
 def test_short_statements_are_ignored_and_an_idle_server_says_so(
         rig_runner: RigRunner) -> None:
-    run = rig_runner.run("--plugin", "job_monitor", "-t", "0.3", "--poll-interval", "0.1")
+    run = rig_runner.run_on_server("--plugin", "job_monitor", "--job-monitor-duration", "0.3",
+                                   "--job-monitor-poll-interval", "0.1")
     assert run.exit_code == 0, run.output
     assert run.section("job_monitor")["jobs"] == []
     assert "nothing to monitor" in run.stdout
@@ -163,8 +165,10 @@ def test_missing_process_privilege_is_named_once(
         cursor.execute(f"DROP USER IF EXISTS '{user}'@'%'")
         cursor.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'pw-jm-1'")
     try:
-        run = rig_runner.run("--plugin", "job_monitor", "-t", "0.2", "--poll-interval", "0.1",
-                             "--user", user, env={"RIG_PASSWORD": "pw-jm-1"})
+        run = rig_runner.run("--host", rig_server.address, "--user", user,
+                             "--plugin", "job_monitor", "--job-monitor-duration", "0.2",
+                             "--job-monitor-poll-interval", "0.1",
+                             env={"RIG_PASSWORD": "pw-jm-1"})
     finally:
         with admin.cursor() as cursor:
             cursor.execute(f"DROP USER IF EXISTS '{user}'@'%'")

@@ -7,7 +7,7 @@ import pymysql
 import pytest
 
 from rig.testing import RigRunner
-from rig.tidb_standin import IMPORT_COLUMNS_13, IMPORT_COLUMNS_21, TidbStandin
+from rig.testing.tidb_standin import IMPORT_COLUMNS_13, IMPORT_COLUMNS_21, TidbStandin
 
 pytestmark = pytest.mark.tidb_standin
 
@@ -18,8 +18,7 @@ def connect(standin: TidbStandin) -> pymysql.connections.Connection:
 
 
 def test_basic_plugin_detects_tidb(rig_runner: RigRunner, tidb_standin: TidbStandin) -> None:
-    run = rig_runner.run("--host", tidb_standin.address, "--ssl-mode", "disabled",
-                         target_server=False)
+    run = rig_runner.run("--host", tidb_standin.address, "--ssl-mode", "disabled")
     assert run.exit_code == 0, run.output
     server = run.report["connections"][0]["server"]  # type: ignore[index]
     assert (server["flavor"], server["version"]) == ("tidb", "8.5.0")

@@ -4,7 +4,7 @@ hosts, a connection killed from outside is isolated, and a barrier waits for the
 from __future__ import annotations
 
 import threading
-import time
+from collections.abc import Callable
 from typing import Any
 
 import rig
@@ -12,7 +12,7 @@ from rig.testing import RigRunner, ServerDSN
 
 
 def test_eight_connections_all_finish(rig_runner: RigRunner) -> None:
-    run = rig_runner.run("--plugin", "basic", "--connections", "8")
+    run = rig_runner.run_on_server("--plugin", "basic", "--connections", "8")
 
     assert run.exit_code == 0, run.output
     assert run.report is not None
@@ -24,7 +24,8 @@ def test_eight_connections_all_finish(rig_runner: RigRunner) -> None:
 
 def test_connections_to_each_host(rig_runner: RigRunner, rig_server: ServerDSN) -> None:
     run = rig_runner.run("--plugin", "basic", "--host", rig_server.address,
-                         "--host", rig_server.address, "--connections", "2")
+                         "--host", rig_server.address, "--user", rig_server.user,
+                         "--connections", "2", env=rig_server.rig_env())
 
     assert run.exit_code == 0, run.output
     assert run.report is not None
@@ -44,7 +45,7 @@ class KillablePlugin:
 
     @rig.hookimpl
     def rig_register_states(self, registry: rig.StateRegistry) -> None:
-        registry.add_state("blocking", self.blocking)
+        registry.add_state("killable_blocking", self.blocking)
 
     def blocking(self, ctx: rig.Context) -> None:
         connection = ctx.require_connection()
@@ -61,41 +62,37 @@ class KillablePlugin:
 
 
 def test_a_connection_killed_from_outside_is_isolated_and_the_barrier_holds(
-        rig_runner: RigRunner, rig_server: ServerDSN) -> None:
+        rig_runner: RigRunner, processlist: Any, wait_for: Callable[..., Any]) -> None:
     plugin = KillablePlugin()
+    stop = threading.Event()
+
+    def c2_sleeps_and_the_others_wait() -> bool:
+        sleeping = plugin.thread_id in processlist.ids("SELECT SLEEP%")
+        with plugin.lock:
+            ready = sleeping and plugin.arrived == 2
+            if ready:
+                plugin.log.append("kill")
+        return ready
 
     def killer() -> None:
-        assert plugin.victim_ready.wait(20)
-        admin = rig_server.connect()
-        try:
-            with admin.cursor() as cursor:
-                for _ in range(500):  # until c2 sleeps and the others wait at the barrier
-                    cursor.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
-                                   "WHERE ID = %s AND INFO LIKE 'SELECT SLEEP%%'",
-                                   (plugin.thread_id,))
-                    row: Any = cursor.fetchone()
-                    with plugin.lock:
-                        ready = row[0] == 1 and plugin.arrived == 2
-                        if ready:
-                            plugin.log.append("kill")
-                    if ready:
-                        cursor.execute(f"KILL CONNECTION {int(plugin.thread_id or 0)}")
-                        return
-                    time.sleep(0.02)
-        finally:
-            admin.close()
+        if not wait_for(plugin.victim_ready.is_set, "c2's thread id", stop=stop):
+            return
+        if wait_for(c2_sleeps_and_the_others_wait, "c2 in SLEEP, c1 and c3 at the barrier",
+                    stop=stop):
+            processlist.kill(int(plugin.thread_id or 0))
 
     thread = threading.Thread(target=killer)
     thread.start()
-    run = rig_runner.run("--plugin", "killable", "--connections", "3",
-                         plugins=[("killable", plugin)])
+    run = rig_runner.run_on_server("--plugin", "killable", "--connections", "3",
+                                   plugins=[("killable", plugin)])
+    stop.set()
     thread.join()
 
     assert run.report is not None
     states = {c["id"]: c["final_state"] for c in run.report["connections"]}
     assert states == {"c1": "completed", "c2": "error", "c3": "completed"}
     victim = run.report["connections"][1]
-    assert victim["error"]["state"] == "blocking"
+    assert victim["error"]["state"] == "killable_blocking"
     assert "SELECT SLEEP" in victim["error"]["message"]
     assert "needs-reconnect" in victim["error"]["message"]
     assert plugin.log[0] == "kill"  # nobody passed the barrier before c2 was killed

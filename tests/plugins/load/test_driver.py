@@ -1,4 +1,4 @@
-"""``--driver mysqlclient``: the workers connect through MySQLdb (a C driver); its errors are
+"""``--load-driver mysqlclient``: the workers connect through MySQLdb (a C driver); its errors are
 classified like PyMySQL's, TLS modes map or are refused, and a missing driver says how to
 install it."""
 
@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 import rig
-from rig.sandbox import Sandbox
 from rig.testing import RigRunner, ServerDSN
 from rig_load import drivers
 
@@ -20,8 +19,9 @@ needs_mysqlclient = pytest.mark.skipif(
 
 
 def load(rig_runner: RigRunner, database: str, *args: str, **kwargs: Any) -> Any:
-    return rig_runner.run("--plugin", "load", "--database", database, "--table-size", "200",
-                          "--driver", "mysqlclient", *args, **kwargs)
+    return rig_runner.run_on_server("--plugin", "load", "--database", database,
+                                    "--load-table-size", "200", "--load-driver", "mysqlclient",
+                                    *args, **kwargs)
 
 
 def settings(server: ServerDSN, mode: rig.SslMode) -> rig.ConnectionSettings:
@@ -34,8 +34,8 @@ def settings(server: ServerDSN, mode: rig.SslMode) -> rig.ConnectionSettings:
 @pytest.mark.parametrize("processes", ["1", "2"])
 def test_point_select_with_mysqlclient(rig_runner: RigRunner, rig_database: str,
                                        processes: str) -> None:
-    run = load(rig_runner, rig_database, "--connections", "2", "--duration", "0.5",
-               "--processes", processes)
+    run = load(rig_runner, rig_database, "--connections", "2", "--load-duration", "0.5",
+               "--load-processes", processes)
 
     assert run.exit_code == 0, run.output
     section = run.section("load")
@@ -46,8 +46,8 @@ def test_point_select_with_mysqlclient(rig_runner: RigRunner, rig_database: str,
 
 @needs_mysqlclient
 def test_read_write_with_mysqlclient(rig_runner: RigRunner, rig_database: str) -> None:
-    run = load(rig_runner, rig_database, "--workload", "read-write", "--connections", "2",
-               "--duration", "0.5", "--tables", "2")
+    run = load(rig_runner, rig_database, "--load-workload", "read-write", "--connections", "2",
+               "--load-duration", "0.5", "--load-tables", "2")
 
     assert run.exit_code == 0, run.output
     section = run.section("load")
@@ -59,9 +59,9 @@ def test_read_write_with_mysqlclient(rig_runner: RigRunner, rig_database: str) -
 @needs_mysqlclient
 def test_a_killed_mysqlclient_connection_is_classified_and_reconnected(
         rig_runner: RigRunner, rig_database: str, kill_a_loader: Any) -> None:
-    killer, killed = kill_a_loader()
-    run = load(rig_runner, rig_database, "--duration", "2")
-    killer.join()
+    killer = kill_a_loader()
+    run = load(rig_runner, rig_database, "--load-duration", "2")
+    killed = killer.stop()
 
     assert killed, "the load never showed up in the processlist"
     assert run.exit_code == 0, run.output
@@ -97,7 +97,7 @@ def test_ssl_mode_required_refuses_a_server_without_tls(rig_server: ServerDSN) -
 @needs_mysqlclient
 def test_ssl_mode_required_and_preferred_encrypt_when_the_server_has_tls() -> None:
     driver = drivers.load("mysqlclient")
-    with Sandbox(tls=True) as box:
+    with rig.Sandbox(tls=True) as box:
         server = ServerDSN(box.host, box.port, box.user)
         for mode in (rig.SslMode.REQUIRED, rig.SslMode.PREFERRED):
             raw = driver.connect(settings(server, mode))
@@ -114,23 +114,24 @@ def test_missing_mysqlclient_exits_4_with_the_install_command(
     run = load(rig_runner, rig_database)
 
     assert run.exit_code == 4, run.output
-    assert "--driver mysqlclient: MySQLdb is not installed: pip install 'mysqlclient>=2.2'" \
-        in run.stderr
+    assert "rig: error: --load-driver mysqlclient: MySQLdb is not installed: pip install " \
+        "'mysqlclient>=2.2'" in run.stderr
     assert "apt-get install libmariadb-dev pkg-config" in run.stderr
     assert "Traceback" not in run.output
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--driver", "odbc"],
-     "argument --driver: invalid value 'odbc': choose from pymysql, mysqlclient"),
-    pytest.param(["--driver", "mysqlclient", "--ssl-mode", "verify-ca"],
-                 "--ssl-mode verify-ca is not supported with --driver mysqlclient "
-                 "(disabled, preferred, required are): use --driver pymysql",
+    (["--load-driver", "odbc"],
+     "rig: error: argument --load-driver: invalid value 'odbc': choose from pymysql, "
+     "mysqlclient (from command line)"),
+    pytest.param(["--load-driver", "mysqlclient", "--ssl-mode", "verify-ca"],
+                 "rig: error: --ssl-mode verify-ca is not supported with --load-driver "
+                 "mysqlclient (disabled, preferred, required are): use --load-driver pymysql",
                  marks=needs_mysqlclient),
 ])
 def test_bad_driver_options_exit_4(rig_runner: RigRunner, rig_database: str,
                                    args: list[str], message: str) -> None:
-    run = rig_runner.run("--plugin", "load", "--database", rig_database, *args)
+    run = rig_runner.run_on_server("--plugin", "load", "--database", rig_database, *args)
 
     assert run.exit_code == 4, run.output
     assert message in run.stderr

@@ -1,4 +1,4 @@
-"""``--processes``: workers in worker processes, their samples merged in the parent, and a
+"""``--load-processes``: workers in worker processes, their samples merged in the parent, and a
 worker process that dies is reported while the others finish."""
 
 from __future__ import annotations
@@ -7,16 +7,18 @@ import multiprocessing
 import os
 import signal
 import threading
-import time
+from collections.abc import Callable
+from typing import Any
 
 from rig.testing import RigRunner
 
 
 def test_workers_in_processes_merge_into_one_report(rig_runner: RigRunner,
                                                     rig_database: str) -> None:
-    run = rig_runner.run("--plugin", "load", "--database", rig_database, "--table-size", "200",
-                         "--processes", "2", "--connections", "3", "--duration", "1",
-                         "--report-interval", "0.5")
+    run = rig_runner.run_on_server(
+        "--plugin", "load", "--database", rig_database, "--load-table-size", "200",
+        "--load-processes", "2", "--connections", "3", "--load-duration", "1",
+        "--load-report-interval", "0.5")
 
     assert run.exit_code == 0, run.output
     section = run.section("load")
@@ -30,30 +32,34 @@ def test_workers_in_processes_merge_into_one_report(rig_runner: RigRunner,
     assert multiprocessing.active_children() == []
 
 
-def test_a_worker_process_that_dies_is_reported(rig_runner: RigRunner,
-                                                rig_database: str) -> None:
+def test_a_worker_process_that_dies_is_reported(
+        rig_runner: RigRunner, rig_database: str, processlist: Any,
+        wait_for: Callable[..., Any]) -> None:
     killed: list[int] = []
+    seen: set[int] = set()
+    stop = threading.Event()
+
+    def both_processes_run_queries() -> bool:
+        seen.update(processlist.ids("SELECT c FROM%", rig_database))
+        return len(seen) >= 2  # a worker connection of each process has sent a point select
 
     def kill_a_worker_process() -> None:
-        for _ in range(1000):
-            workers = [p for p in multiprocessing.active_children()
-                       if p.name.startswith("rig-load-")]
-            if len(workers) == 2 and "rig-load-pump" in {t.name for t in threading.enumerate()}:
-                time.sleep(0.3)  # into the measured run
-                victim = next(p for p in workers if p.name == "rig-load-1")
-                assert victim.pid is not None
-                os.kill(victim.pid, signal.SIGKILL)
-                killed.append(victim.pid)
-                return
-            time.sleep(0.02)
+        if not wait_for(both_processes_run_queries, "the worker processes' queries", stop=stop):
+            return
+        [victim] = [p for p in multiprocessing.active_children() if p.name == "rig-load-1"]
+        assert victim.pid is not None
+        os.kill(victim.pid, signal.SIGKILL)
+        killed.append(victim.pid)
 
     killer = threading.Thread(target=kill_a_worker_process)
     killer.start()
-    run = rig_runner.run("--plugin", "load", "--database", rig_database, "--table-size", "200",
-                         "--processes", "2", "--connections", "2", "--duration", "2")
+    run = rig_runner.run_on_server(
+        "--plugin", "load", "--database", rig_database, "--load-table-size", "200",
+        "--load-processes", "2", "--connections", "2", "--load-duration", "2")
+    stop.set()
     killer.join()
 
-    assert killed
+    assert killed, "the worker processes never showed up in the processlist"
     assert run.exit_code == 3, run.output
     assert run.report is not None
     states = {c["id"]: c["final_state"] for c in run.report["connections"]}

@@ -9,31 +9,14 @@ another thread.
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import rig
 from rig.testing import RigRun, RigRunner, ServerDSN
-
-
-def wait_for_load(server: ServerDSN) -> None:
-    """Return once the load's point selects show in the server's processlist."""
-    admin = server.connect()
-    try:
-        with admin.cursor() as cursor:
-            for _ in range(500):
-                cursor.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
-                               "WHERE INFO LIKE 'SELECT c FROM%'")
-                row = cursor.fetchone()
-                if row and row[0]:
-                    return
-                time.sleep(0.02)
-    finally:
-        admin.close()
-    raise AssertionError("the load never showed up in the processlist")
 
 
 @pytest.fixture(scope="module")
@@ -43,15 +26,29 @@ def own_server() -> Iterator[rig.Sandbox]:
 
 
 def test_the_run_survives_a_server_restart_and_reports_the_gap(
-        own_server: rig.Sandbox, tmp_path: Path) -> None:
+        own_server: rig.Sandbox, tmp_path: Path, wait_for: Callable[..., Any]) -> None:
     box = own_server
-    runner = RigRunner(tmp_path, ServerDSN(box.host, box.port, box.user))
+    server = ServerDSN(box.host, box.port, box.user)
+    runner = RigRunner(tmp_path, server)
     runs: list[RigRun] = []
-    loader = threading.Thread(target=lambda: runs.append(runner.run(
-        "--plugin", "load", "--table-size", "200", "--connections", "2", "--duration", "4",
-        "--breaker-cooldown", "0.5")))
+    loader = threading.Thread(target=lambda: runs.append(runner.run_on_server(
+        "--plugin", "load", "--load-table-size", "200", "--connections", "2",
+        "--load-duration", "4", "--breaker-cooldown", "0.5")))
     loader.start()
-    wait_for_load(ServerDSN(box.host, box.port, box.user))
+    admin = server.connect()
+    try:
+        with admin.cursor() as cursor:
+            def load_shows() -> bool:
+                if not loader.is_alive():
+                    raise AssertionError(f"rig ended before the load showed: {runs}")
+                cursor.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                               "WHERE INFO LIKE 'SELECT c FROM%'")
+                row = cursor.fetchone()
+                return bool(row and row[0])
+
+            wait_for(load_shows, "the load's point selects in the processlist")
+    finally:
+        admin.close()
     box.restart()
     loader.join()
 

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from rig.subcommands import ArgumentParser
 from rig.errors import ExitCode, UsageError
+from rig.subcommands import ArgumentParser
 
 DISTRIBUTION_PREFIX = "rig-plugin-"
 _ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".zip")

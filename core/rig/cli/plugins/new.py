@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 from typing import TextIO
 
-from rig.subcommands import ArgumentParser
 from rig.errors import ExitCode, UsageError
+from rig.subcommands import ArgumentParser
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,8 +29,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def new_command(args: list[str], *, cwd: Path, stdout: TextIO) -> int:
     """Run ``rig plugins new``."""
-    from rig.host.discovery import installed_plugins
     from rig.cli.plugins.scaffold import PluginNames, plan, write
+    from rig.host.discovery import installed_plugins
 
     parser = _parser()
     if any(arg in ("-h", "--help") for arg in args):
@@ -53,8 +54,11 @@ def new_command(args: list[str], *, cwd: Path, stdout: TextIO) -> int:
     for path in sorted(scaffold.files):
         print(f"  {path.relative_to(scaffold.root).as_posix()}", file=stdout)
     if not options.dry_run:
-        target = shown.as_posix() if shown.is_absolute() else f"./{shown.as_posix()}"
-        print(f"next: pip install {target}   (or: rig plugins install {target})\n"
+        # The test extra brings pytest: without it, ``pytest DIR`` fails in a fresh venv.
+        target = shlex.quote(names.install_target(directory))
+        print(f"next: pip install -e {target}   # the plugin, and pytest for its tests\n"
+              f"      pytest {shlex.quote(shown.as_posix())}\n"
               f"      rig --plugin {names.entry_point} --host HOST:PORT --user USER\n"
-              f"      pytest {shown}", file=stdout)
+              f"(rig plugins install -e {target} installs into rig's own Python)",
+              file=stdout)
     return int(ExitCode.OK)
