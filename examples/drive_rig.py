@@ -1,10 +1,13 @@
 """Drive rig as a library: run a workflow with an in-process plugin, then read the JSON report.
 
     python examples/drive_rig.py --host 127.0.0.1:3306 --user root
+    python examples/drive_rig.py --sandbox          # a throwaway server, removed afterwards
 
-The arguments are rig's connection options; RIG_* variables and rig.toml apply as they do for
-the ``rig`` command. The script runs the basic plugin plus a small observer plugin defined here,
-prints what it found, and exits with rig's exit code.
+The arguments are rig's options (connection, ``--basic-ping-count N``…); RIG_* variables and
+rig.toml apply as they do for the ``rig`` command. ``rig.run(argv)`` is the whole ``rig``
+command as a function: it returns the exit code and never raises for a failure a user can
+cause. The script runs the basic plugin plus a small observer plugin defined here, prints what
+it found, and exits with rig's exit code.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from loguru import logger
 
 import rig
 
@@ -46,7 +51,8 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         report_path = Path(tmp) / "report.json"
         console = io.StringIO()  # rig's console summary, kept out of our own output
-        code = rig.run(["--plugin", "basic,state_counter", *argv,
+        # Options before argv are defaults the caller's own arguments override.
+        code = rig.run(["--plugin", "basic,state_counter", "--basic-ping-count", "20", *argv,
                         "--report-json", str(report_path)],
                        plugins=[("state_counter", counter)], stdout=console)
         report = json.loads(report_path.read_text()) if report_path.exists() else None
@@ -70,4 +76,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    # rig adds its own log sink (stderr) for the run and leaves the program's alone; loguru's
+    # default sink would repeat every line of rig's log, debug included. This program does not
+    # use loguru otherwise, so it removes that default sink.
+    logger.remove()
     sys.exit(main(sys.argv[1:]))

@@ -4,58 +4,70 @@ the others work through it.
     python examples/multi_connection_example.py                     # a throwaway sandbox
     python examples/multi_connection_example.py --host 127.0.0.1:3306 --user root --connections 5
 
-- ``c1`` is the monitor: it creates the database ``rig_jobs_example`` with a table of pending
-  jobs, then follows the workers' progress events until every job is done;
+- ``c1`` is the monitor: it creates a scratch database with a table of pending jobs, shares the
+  database's name and the number of jobs through ``ctx.shared``, then follows the workers'
+  progress events until every job is done;
 - every other connection is a worker: it waits at a barrier until the jobs exist, claims one
   job at a time (an atomic ``UPDATE``, so two workers never take the same job), marks it
-  done, and publishes a ``progress`` event; ``finished`` when no job is left;
-- the monitor drops the database at the end, also after a failure (a ``cleanup`` state).
+  done, and publishes a ``progress`` event; ``finished`` when no job is left.
 
-A worker that fails is isolated: the others finish its share, and the monitor stops waiting
-for it. Without ``--host`` a sandbox server is started and removed afterwards.
+The example drops nothing itself: rig drops the scratch database when the run ends, also after
+a failure or Ctrl-C (``--keep-tables`` keeps it). A worker that fails is isolated: the others
+finish its share, and the monitor stops waiting for it. Without ``--host`` rig starts a sandbox
+server (``--sandbox``) and removes it afterwards.
 """
 
 from __future__ import annotations
 
 import queue
 import sys
+import uuid
 
 import rig
 
-DATABASE = "rig_jobs_example"
 JOBS_PER_WORKER = 5
 MONITOR = "c1"
 IDLE_TIMEOUT_S = 15.0
-DONE: rig.Key[int] = rig.Key("jobs.done")
+
+# Typed keys named after the plugin. In ctx.shared (every connection): the scratch database
+# and the number of jobs, set by the monitor. In ctx.data (one connection): the jobs it did.
+DATABASE: rig.Key[str] = rig.Key("jobs_example.database")
+JOBS: rig.Key[int] = rig.Key("jobs_example.jobs")
+DONE: rig.Key[int] = rig.Key("jobs_example.done")
 
 
 class JobsExample:
-    """The in-process plugin: states ``setting_up``, ``working``, ``tearing_down``."""
+    """The in-process plugin: states ``jobs_example_setting_up`` and ``jobs_example_working``."""
 
     @rig.hookimpl
     def rig_register_states(self, registry: rig.StateRegistry) -> None:
-        registry.add_state("setting_up", self.setting_up,
+        registry.add_state("jobs_example_setting_up", self.setting_up,
                            description="the monitor creates the jobs; everyone waits for it")
-        registry.add_state("working", self.working,
+        registry.add_state("jobs_example_working", self.working,
                            description="workers take jobs; the monitor follows their events")
-        registry.add_state("tearing_down", self.tearing_down, cleanup=True,
-                           description="the monitor drops the database")
 
     def setting_up(self, ctx: rig.Context) -> None:
         connection = ctx.require_connection()
         if ctx.connection_id == MONITOR:
             jobs = JOBS_PER_WORKER * max(ctx.shared.parties - 1, 1)
-            db = rig.quote_identifier(DATABASE)
-            connection.execute(f"DROP DATABASE IF EXISTS {db}")
-            connection.execute(f"CREATE DATABASE {db}")
-            connection.execute(f"CREATE TABLE {db}.jobs (id INT PRIMARY KEY, "
-                               "status VARCHAR(10) NOT NULL, worker VARCHAR(10))")
-            connection.execute(f"INSERT INTO {db}.jobs VALUES "
+            # Scratch data: a database the run creates (a new name, so two runs never meet)
+            # and a table in it; rig drops both when the run ends.
+            database = ctx.scratch.database(connection,
+                                            f"rig_jobs_example_{uuid.uuid4().hex[:8]}").name
+            ctx.scratch.create_table(connection, database, "jobs",
+                                     "(id INT PRIMARY KEY, status VARCHAR(10) NOT NULL, "
+                                     "worker VARCHAR(10))")
+            connection.execute(f"INSERT INTO {rig.quote_identifier(database)}.jobs VALUES "
                                + ", ".join(f"({n}, 'pending', NULL)" for n in range(1, jobs + 1)))
-            ctx.shared.set("jobs", jobs)
-            ctx.log.info("created {} jobs", jobs)
+            with ctx.shared.lock() as store:  # both values at once, for whoever reads them
+                store[DATABASE] = database
+                store[JOBS] = jobs
+            ctx.log.info("created {} jobs in {}", jobs, database)
         ctx.shared.wait_all_ready("jobs_created")  # workers start only once the jobs exist
-        connection.execute(f"USE {rig.quote_identifier(DATABASE)}")
+        database = ctx.shared.get(DATABASE)
+        if database is None:  # the barrier stops waiting for a connection that failed
+            raise RuntimeError(f"the monitor ({MONITOR}) failed before it created the jobs")
+        connection.execute(f"USE {rig.quote_identifier(database)}")
 
     def working(self, ctx: rig.Context) -> None:
         if ctx.connection_id == MONITOR:
@@ -85,7 +97,7 @@ class JobsExample:
 
     def _monitor(self, ctx: rig.Context) -> None:
         connection = ctx.require_connection()
-        jobs = int(ctx.shared.get("jobs"))
+        jobs = ctx.shared.get(JOBS, 0)
         workers = ctx.shared.parties - 1
         finished: set[str] = set()
         progress, remaining = 0, jobs
@@ -107,19 +119,12 @@ class JobsExample:
         ctx.check("jobs", verdict, f"{jobs - remaining}/{jobs} jobs done; progress events "
                   f"{progress}; {len(finished)} worker(s) reported finished")
 
-    def tearing_down(self, ctx: rig.Context) -> None:
-        if ctx.connection_id == MONITOR and ctx.connection is not None:
-            ctx.connection.execute(f"DROP DATABASE IF EXISTS {rig.quote_identifier(DATABASE)}")
-
 
 def main(argv: list[str]) -> int:
     args = argv if "--connections" in argv else [*argv, "--connections", "4"]
-    plugins = [("jobs_example", JobsExample())]
-    if any(arg == "--host" or arg.startswith("--host=") for arg in argv):
-        return rig.run(["--plugin", "jobs_example", *args], plugins=plugins)
-    with rig.Sandbox() as box:
-        return rig.run(["--plugin", "jobs_example", "--host", box.address, "--user", box.user,
-                        *args], plugins=plugins)
+    if not any(arg == "--host" or arg.startswith("--host=") for arg in argv):
+        args = [*args, "--sandbox"]
+    return rig.run(["--plugin", "jobs_example", *args], plugins=[("jobs_example", JobsExample())])
 
 
 if __name__ == "__main__":

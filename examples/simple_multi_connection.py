@@ -4,8 +4,8 @@ in its own thread, they meet at a barrier, and the run reports each of them.
     python examples/simple_multi_connection.py                      # a throwaway sandbox
     python examples/simple_multi_connection.py --host 127.0.0.1:3306 --user root --connections 8
 
-Without ``--host`` the script starts a sandbox server (``rig.Sandbox``: mariadbd, mysqld or
-tidb-server from the PATH) and removes it afterwards. Other arguments are rig's options.
+Without ``--host`` the script asks rig for a sandbox server (``--sandbox``: mariadbd, mysqld or
+tidb-server from the PATH), which rig removes at the end. Other arguments are rig's options.
 """
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ import time
 
 import rig
 
-ARRIVAL: rig.Key[int] = rig.Key("simple.arrival")
+# Typed keys, named after the plugin ("<plugin>.<what>"): ctx.shared holds values every
+# connection sees, ctx.data the values of one connection.
+TICKETS: rig.Key[int] = rig.Key("greeting.tickets")
+ARRIVAL: rig.Key[int] = rig.Key("greeting.arrival")
 
 
 class Greeting:
@@ -24,11 +27,13 @@ class Greeting:
 
     @rig.hookimpl
     def rig_register_states(self, registry: rig.StateRegistry) -> None:
-        registry.add_state("meeting", self.meeting,
+        registry.add_state("greeting_meeting", self.meeting,
                            description="take a ticket, then wait for the others")
 
     def meeting(self, ctx: rig.Context) -> None:
-        ticket = ctx.shared.update("tickets", lambda n: (n or 0) + 1)
+        # update() reads and replaces under the shared lock: no two connections get the same
+        # ticket. The function gets None the first time.
+        ticket = ctx.shared.update(TICKETS, lambda n: (n or 0) + 1)
         ctx.data[ARRIVAL] = ticket
         session = ctx.require_connection().server_thread_id
         began = time.perf_counter()
@@ -41,11 +46,9 @@ class Greeting:
 
 def main(argv: list[str]) -> int:
     args = argv if "--connections" in argv else [*argv, "--connections", "4"]
-    if any(arg == "--host" or arg.startswith("--host=") for arg in argv):
-        return rig.run(["--plugin", "greeting", *args], plugins=[("greeting", Greeting())])
-    with rig.Sandbox() as box:
-        return rig.run(["--plugin", "greeting", "--host", box.address, "--user", box.user,
-                        *args], plugins=[("greeting", Greeting())])
+    if not any(arg == "--host" or arg.startswith("--host=") for arg in argv):
+        args = [*args, "--sandbox"]
+    return rig.run(["--plugin", "greeting", *args], plugins=[("greeting", Greeting())])
 
 
 if __name__ == "__main__":

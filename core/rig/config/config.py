@@ -102,7 +102,7 @@ class Config:
     def _how_to_set(info: OptionInfo | None, flag: str) -> str:
         if info is None or not info.setting:
             return f"give {flag}"
-        return f"give {flag} VALUE, set {info.env_var}, or {info.name} = ... in rig.toml"
+        return f"give {flag} {info.metavar}, set {info.env_var}, or {info.name} = ... in rig.toml"
 
     def option_infos(self) -> dict[str, OptionInfo]:
         """Every option of the run, by dest."""

@@ -40,6 +40,8 @@ class OptionInfo:
     owner: str
     secret: bool = False
     setting: bool = True
+    metavar: str = "VALUE"
+    """What the value looks like in ``--help`` (``N``, ``NAME=VALUE``)."""
 
     @property
     def name(self) -> str:
@@ -203,7 +205,8 @@ class OptionParser:
         except (argparse.ArgumentError, ValueError, TypeError) as exc:
             raise PluginError(f"plugin {owner} cannot add option {'/'.join(flags)}: {exc}",
                               hint="check its add_argument arguments") from None
-        info = OptionInfo(action.dest, tuple(flags), owner, secret, setting)
+        metavar = action.metavar if isinstance(action.metavar, str) else "VALUE"
+        info = OptionInfo(action.dest, tuple(flags), owner, secret, setting, metavar)
         self.options[action.dest] = info
         self._actions[action.dest] = action
         if not setting:

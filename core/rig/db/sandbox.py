@@ -195,7 +195,7 @@ class Sandbox:
                                    hint="apt-get install mariadb-server")
             command = [installer, "--no-defaults", f"--datadir={self._datadir}",
                        "--auth-root-authentication-method=normal", "--skip-test-db",
-                       *self._user_args()]
+                       f"--tmpdir={self._tmpdir}", *self._user_args()]
         else:
             command = [self.binary, "--no-defaults", "--initialize-insecure",
                        f"--datadir={self._datadir}", *self._user_args()]

@@ -122,10 +122,11 @@ class Scratch:
             return claimed
 
     def create_table(self, connection: Connection, database: str, table: str,
-                     definition: str) -> ScratchTable:
+                     definition: str, *, option: str | None = None) -> ScratchTable:
         """``CREATE TABLE database.table definition`` (``definition``: the column list in
         parentheses and any table options), recorded to be dropped at the end. A table that
-        already exists is a :class:`rig.ConfigError` (exit 4)."""
+        already exists is a :class:`rig.ConfigError` (exit 4); ``option`` (the flag that chose
+        the name) goes into the fix."""
         made = ScratchTable(connection.settings.address, database, table)
         qualified = f"{quote_identifier(database)}.{quote_identifier(table)}"
         try:
@@ -133,8 +134,9 @@ class Scratch:
         except DatabaseError as exc:
             if exc.code != ER_TABLE_EXISTS:
                 raise
+            choose = f"choose another {option}" if option else "choose another database"
             raise ConfigError(f"{made} already exists; rig never changes what it did not "
-                              "create", hint="drop it, or choose another database") from None
+                              "create", hint=f"drop it, or {choose}") from None
         with self._lock:
             self._tables.append(made)
             self._servers.setdefault(made.server, connection.settings)

@@ -1,8 +1,9 @@
 """rig's job monitor plugin: watch TiDB import and DDL jobs, or long-running MySQL/MariaDB
 statements, live, with progress, speed and ETA; a job that fails fails the run.
 
-States after the common ones: ``checking_import_jobs`` → ``showing_import_job_details`` →
-``monitoring`` → ``reporting_jobs``. See ``docs/job_monitor.md``.
+States after the common ones: ``job_monitor_checking_import_jobs`` →
+``job_monitor_showing_import_job_details`` → ``job_monitor_monitoring`` →
+``job_monitor_reporting_jobs``. See ``docs/job_monitor.md``.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 import rig
-from rig_job_monitor.display import SUMMARY_COLUMNS, summary_rows, table
+from rig_job_monitor.display import SUMMARY_COLUMNS, LiveBoard, summary_rows, table
 from rig_job_monitor.handlers import (
+    BOARD,
     MONITOR,
     CheckingImportJobs,
     Monitoring,
@@ -20,69 +22,67 @@ from rig_job_monitor.handlers import (
     ShowingImportJobDetails,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 PLUGIN = "job_monitor"
 FAIL_ON_CHOICES = ["failed", "cancelled", "gone"]
 DISPLAY_CHOICES = ("auto", "live", "plain")
 
 
-def _display(text: str) -> str:
-    value = text.strip().lower()
-    if value not in DISPLAY_CHOICES:
-        raise ValueError(f"choose from {', '.join(DISPLAY_CHOICES)}")
-    return value
-
-
 @rig.hookimpl
 def rig_addoption(parser: rig.OptionParser) -> None:
     group = parser.getgroup(PLUGIN, "job monitor: TiDB import/DDL jobs, long MySQL/MariaDB "
                             "statements")
-    group.addoption("-t", "--monitor-duration", type=rig.types.positive_float, default=60.0,
+    group.addoption("--job-monitor-duration", type=rig.types.positive_float, default=60.0,
                     metavar="SECONDS", help="how long to monitor (default: %(default)s)")
-    group.addoption("--poll-interval", type=rig.types.positive_float, default=2.0,
+    group.addoption("--job-monitor-poll-interval", type=rig.types.positive_float, default=2.0,
                     metavar="SECONDS", help="seconds between polls (default: %(default)s)")
-    group.addoption("--job-id", action="append", type=rig.types.positive_int, metavar="ID",
-                    help="watch only this job (TiDB import or DDL job id; on MySQL/MariaDB a "
-                    "connection id); repeat for several")
-    group.addoption("--until-done", action="store_true",
+    group.addoption("--job-monitor-job-id", action="append", type=rig.types.positive_int,
+                    metavar="ID", help="watch only this job (TiDB import or DDL job id; on "
+                    "MySQL/MariaDB a connection id); repeat for several")
+    group.addoption("--job-monitor-until-done", action="store_true",
                     help="stop as soon as every watched job has ended")
-    group.addoption("--fail-on", type=rig.types.choice_list(FAIL_ON_CHOICES),
+    group.addoption("--job-monitor-fail-on", type=rig.types.choice_list(FAIL_ON_CHOICES),
                     default=["failed"], metavar="STATUS[,STATUS]",
                     help="exit 1 when a watched job ends in one of these statuses: "
                     f"{', '.join(FAIL_ON_CHOICES)} (default: failed; '' for never)")
-    group.addoption("--include-ddl", action="store_true",
+    group.addoption("--job-monitor-include-ddl", action="store_true",
                     help="also watch TiDB DDL jobs (ADMIN SHOW DDL JOBS)")
-    group.addoption("--min-duration", type=rig.types.non_negative_float, default=1.0,
-                    metavar="SECONDS", help="MySQL/MariaDB: ignore statements running for "
-                    "less than this (default: %(default)s)")
-    group.addoption("--display", type=_display, default="auto", metavar="auto|live|plain",
-                    help="live: one updating line per job (default on a terminal); plain: "
-                    "log lines (default otherwise)")
-    group.addoption("--log-every", type=rig.types.positive_float, default=5.0,
+    group.addoption("--job-monitor-min-duration", type=rig.types.non_negative_float,
+                    default=1.0, metavar="SECONDS", help="MySQL/MariaDB: ignore statements "
+                    "running for less than this (default: %(default)s)")
+    group.addoption("--job-monitor-display", type=rig.types.choice(DISPLAY_CHOICES),
+                    default="auto", metavar="|".join(DISPLAY_CHOICES),
+                    help="live: one line per job in a block redrawn at the bottom of the "
+                    "terminal; plain: log lines; auto (default): live when the run's terminal "
+                    "can show it (stderr a terminal, no -q, --log-level or JSON logs)")
+    group.addoption("--job-monitor-log-every", type=rig.types.positive_float, default=5.0,
                     metavar="SECONDS", help="plain display: a progress line per running job "
                     "at most this often, besides every status change (default: %(default)s)")
 
 
 @rig.hookimpl
 def rig_configure(config: rig.Config) -> None:
-    interval = config.getoption("poll_interval")
-    duration = config.getoption("monitor_duration")
+    interval = config.getoption("job_monitor_poll_interval")
+    duration = config.getoption("job_monitor_duration")
     if interval > duration:
-        raise config.invalid("poll_interval", f"it is longer than --monitor-duration "
-                             f"({duration:g}s); poll at least once within the duration")
+        raise config.invalid("job_monitor_poll_interval",
+                             f"it is longer than --job-monitor-duration ({duration:g}s); "
+                             "poll at least once within the duration")
+    config.stash[BOARD] = LiveBoard(config.terminal)
 
 
 @rig.hookimpl
 def rig_register_states(registry: rig.StateRegistry) -> None:
-    registry.add_state("checking_import_jobs", CheckingImportJobs(),
+    registry.add_state("job_monitor_checking_import_jobs", CheckingImportJobs(),
                        description="choose job sources, check privileges, first look")
-    registry.add_state("showing_import_job_details", ShowingImportJobDetails(),
-                       description="SHOW IMPORT JOB for each --job-id (TiDB)")
-    registry.add_state("monitoring", Monitoring(),
+    registry.add_state("job_monitor_showing_import_job_details", ShowingImportJobDetails(),
+                       description="SHOW IMPORT JOB for each --job-monitor-job-id (TiDB)")
+    registry.add_state("job_monitor_monitoring", Monitoring(),
                        description="poll jobs, show progress, survive lost connections")
-    registry.add_state("reporting_jobs", ReportingJobs(), cleanup=True,
-                       description="a check per job; --fail-on decides the verdict")
+    registry.add_state("job_monitor_reporting_jobs", ReportingJobs(), cleanup=True,
+                       description="a check per job; --job-monitor-fail-on decides the "
+                       "verdict")
 
 
 def _jobs(result: rig.RunResult) -> list[dict[str, Any]]:
@@ -116,7 +116,8 @@ def rig_terminal_summary(result: rig.RunResult, write: Callable[[str], None]) ->
         write("job monitor: nothing to monitor (no job or long-running statement seen)")
     else:
         write(f"job monitor: {len(jobs)} job(s)")
-        for line in table(SUMMARY_COLUMNS, summary_rows(jobs)):
+        several = len({job["connection"] for job in jobs}) > 1
+        for line in table(SUMMARY_COLUMNS, summary_rows(jobs, connections=several)):
             write(f"  {line}")
     for monitor in monitors:
         if monitor is None:

@@ -1,17 +1,17 @@
-"""Showing jobs while they run: an updating block on a terminal, plain log lines elsewhere;
-and the summary table at the end."""
+"""Showing jobs while they run: the run's live block on a terminal (``rig.Terminal``), plain
+log lines elsewhere; and the summary table at the end. Nothing here writes to a stream or
+measures the terminal: the run's :class:`rig.Terminal` does both."""
 
 from __future__ import annotations
 
-import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol
 
+import rig
 from rig_job_monitor.jobs import Change, Job
 from rig_job_monitor.parsing import format_count, format_duration
-
-_HIDE_CURSOR, _SHOW_CURSOR, _CLEAR_LINE = "\x1b[?25l", "\x1b[?25h", "\x1b[2K"
 
 
 def job_label(job: Job) -> str:
@@ -58,7 +58,7 @@ class Display(Protocol):
         """A one-off line (a lost connection, a reconnect)."""
 
     def close(self) -> None:
-        """Monitoring is over."""
+        """Monitoring is over (also after an error or Ctrl-C); may be called more than once."""
 
 
 class PlainDisplay:
@@ -76,9 +76,7 @@ class PlainDisplay:
         now = self.clock()
         changed = {change.job.key for change in changes}
         for change in changes:
-            arrow = (f"{change.before} → {change.after}" if change.before
-                     else f"seen, {change.after}")
-            self.log(f"{job_label(change.job)}: {arrow} | {job_line(change.job)}")
+            self.log(f"{job_label(change.job)}: {change_text(change)} | {job_line(change.job)}")
             self._logged[change.job.key] = now
         for job in jobs:
             if job.key in changed or job.final:
@@ -94,67 +92,100 @@ class PlainDisplay:
         return None
 
 
+def change_text(change: Change) -> str:
+    """``running → finished``, or ``seen, running`` for a job seen for the first time."""
+    return f"{change.before} → {change.after}" if change.before else f"seen, {change.after}"
+
+
+class LiveBoard:
+    """The run's live block (``rig.Terminal.live``), shared by the monitors of every
+    connection: each connection's lines, in the order they first showed, prefixed with the
+    connection id when there is more than one. The block ends (its last content kept on
+    screen) when every connection that showed lines has finished."""
+
+    def __init__(self, terminal: rig.Terminal) -> None:
+        self.terminal = terminal
+        self._lines: dict[str, list[str]] = {}
+        self._finished: set[str] = set()
+        self._said: set[str] = set()
+        self._lock = threading.Lock()
+
+    def first(self, what: str) -> bool:
+        """Whether this is the first time ``what`` is asked about in the run (for a warning
+        every connection would otherwise repeat)."""
+        with self._lock:
+            if what in self._said:
+                return False
+            self._said.add(what)
+            return True
+
+    def show(self, owner: str, lines: Sequence[str]) -> bool:
+        """Replace ``owner``'s lines and redraw; ``False`` when the terminal shows no live
+        block."""
+        with self._lock:
+            self._lines[owner] = list(lines)
+            self._finished.discard(owner)
+            return self._draw()
+
+    def finish(self, owner: str) -> None:
+        """``owner`` is done; the block ends once every owner is."""
+        with self._lock:
+            if owner not in self._lines:
+                return
+            self._finished.add(owner)
+            if self._finished >= self._lines.keys():
+                self._lines.clear()
+                self._finished.clear()
+                self.terminal.end_live()
+
+    def _draw(self) -> bool:
+        several = len(self._lines) > 1
+        block = [f"{owner} {line}" if several else line
+                 for owner, lines in self._lines.items() for line in lines]
+        return self.terminal.live(block)
+
+
 class LiveDisplay:
-    """For a terminal: one line per job, rewritten in place after every poll."""
+    """For a terminal: one line per job in the run's live block, redrawn after every poll;
+    notes go above the block as log lines."""
 
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self._height = 0
-
-    def _width(self) -> int:
-        return max(40, shutil.get_terminal_size((120, 24)).columns - 1)
+    def __init__(self, board: LiveBoard, owner: str, log: Callable[[str], None]) -> None:
+        self.board = board
+        self.owner = owner
+        self.log = log
 
     def update(self, jobs: Sequence[Job], changes: Sequence[Change]) -> None:
-        width = self._width()
-        lines = [job_line(job)[:width] for job in jobs] or ["waiting for jobs…"]
-        out = [_HIDE_CURSOR]
-        if self._height:
-            out.append(f"\x1b[{self._height}F")
-        out += [f"{_CLEAR_LINE}{line}\n" for line in lines]
-        extra = self._height - len(lines)
-        if extra > 0:
-            out += [f"{_CLEAR_LINE}\n"] * extra
-            out.append(f"\x1b[{extra}F")
-        out.append(_SHOW_CURSOR)
-        self.stream.write("".join(out))
-        self.stream.flush()
-        self._height = len(lines)
+        self.board.show(self.owner, [job_line(job) for job in jobs] or ["waiting for jobs…"])
 
     def note(self, message: str) -> None:
-        self.stream.write(f"{_CLEAR_LINE}{message}\n")
-        self.stream.flush()
-        self._height = 0  # the block starts again below the note
+        self.log(message)
 
     def close(self) -> None:
-        self.stream.flush()
-        self._height = 0
+        self.board.finish(self.owner)
 
 
-def choose_display(mode: str, stream: TextIO, log: Callable[[str], None],
+def choose_display(mode: str, board: LiveBoard, owner: str, log: Callable[[str], None],
                    every: float) -> Display:
-    """``live`` on a terminal (or when asked), else ``plain``."""
-    if mode == "live" or (mode == "auto" and _isatty(stream)):
-        return LiveDisplay(stream)
+    """``live`` when asked for (``live``, or ``auto``) and the run's terminal can show a live
+    block (:attr:`rig.Terminal.can_live`); ``plain`` otherwise."""
+    if mode != "plain" and board.terminal.can_live:
+        return LiveDisplay(board, owner, log)
     return PlainDisplay(log, every)
-
-
-def _isatty(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
 
 
 SUMMARY_COLUMNS = ("JOB", "TARGET", "STATUS", "PROGRESS", "ROWS", "ELAPSED", "MESSAGE")
 
 
-def summary_rows(jobs: Iterable[dict[str, Any]]) -> list[tuple[str, ...]]:
-    """Report entries → table rows."""
+def summary_rows(jobs: Iterable[dict[str, Any]], *,
+                 connections: bool = False) -> list[tuple[str, ...]]:
+    """Report entries → table rows (the JOB column names the connection with
+    ``connections``)."""
     rows: list[tuple[str, ...]] = []
     for job in jobs:
         pct = job.get("progress_pct")
+        where = f"{job.get('connection')} " if connections else ""
         rows.append((
-            f"{job['kind']} {job['id']}",
+            f"{where}{job['kind']} {job['id']}",
             str(job.get("target") or "-"),
             str(job["status"]),
             "-" if pct is None else f"{pct:.1f}%",

@@ -1,13 +1,20 @@
-"""The job monitor's states: checking_import_jobs → showing_import_job_details → monitoring →
-reporting_jobs."""
+"""The job monitor's states: job_monitor_checking_import_jobs →
+job_monitor_showing_import_job_details → job_monitor_monitoring → job_monitor_reporting_jobs."""
 
 from __future__ import annotations
 
-import sys
 import time
+from collections.abc import Sequence
 
 import rig
-from rig_job_monitor.display import Display, choose_display, job_label, job_line
+from rig_job_monitor.display import (
+    Display,
+    LiveBoard,
+    change_text,
+    choose_display,
+    job_label,
+    job_line,
+)
 from rig_job_monitor.jobs import Change
 from rig_job_monitor.monitor import Monitor
 from rig_job_monitor.parsing import FINISHED, format_duration
@@ -25,6 +32,10 @@ from rig_job_monitor.sources import (
 
 MONITOR: rig.Key[Monitor] = rig.Key("job_monitor.monitor")
 DISPLAY: rig.Key[Display] = rig.Key("job_monitor.display")
+BOARD: rig.Key[LiveBoard] = rig.Key("job_monitor.board")
+"""The run's live block, shared by every connection (in ``config.stash``)."""
+STATUS_EVENT = "job_monitor.status"
+GAP_EVENT = "job_monitor.gap"
 ER_JOB_NOT_FOUND = 8170
 ER_SPECIFIC_ACCESS_DENIED = 1227
 
@@ -32,7 +43,7 @@ ER_SPECIFIC_ACCESS_DENIED = 1227
 def _sources(ctx: rig.Context, notes: list[str]) -> list[Source]:
     server = ctx.server
     assert server is not None, "getting_version runs first"
-    min_duration = ctx.config.getoption("min_duration")
+    min_duration = ctx.config.getoption("job_monitor_min_duration")
     if server.flavor is rig.Flavor.TIDB:
         found: list[Source] = []
         if server.features.import_jobs:
@@ -40,7 +51,7 @@ def _sources(ctx: rig.Context, notes: list[str]) -> list[Source]:
         else:
             notes.append(f"IMPORT INTO needs TiDB 7.2 or later; this is {server.version_text}, "
                          "so there are no import jobs to watch")
-        if ctx.config.getoption("include_ddl"):
+        if ctx.config.getoption("job_monitor_include_ddl"):
             found.append(TidbDdl())
         return found
     if server.flavor is rig.Flavor.MARIADB:
@@ -64,6 +75,15 @@ def _privilege_notes(ctx: rig.Context, notes: list[str]) -> None:
                      "statements are visible; GRANT PROCESS ON *.* to watch every session")
 
 
+def _status_events(ctx: rig.Context, changes: Sequence[Change]) -> None:
+    """A ``job_monitor.status`` timeline event per status change (or first sight)."""
+    for change in changes:
+        last = change.job.last
+        ctx.event(STATUS_EVENT, detail=f"{job_label(change.job)}: {change_text(change)}",
+                  data={"kind": last.kind, "id": last.id, "target": last.target,
+                        "before": change.before, "after": change.after})
+
+
 class CheckingImportJobs:
     """Chooses what to watch for this server, checks the privileges that limit the view, and
     takes the first look (jobs that have already ended are history, not watched)."""
@@ -72,14 +92,14 @@ class CheckingImportJobs:
         notes: list[str] = []
         sources = _sources(ctx, notes)
         _privilege_notes(ctx, notes)
-        job_ids = frozenset(str(i) for i in ctx.config.getoption("job_id") or ())
+        job_ids = frozenset(str(i) for i in ctx.config.getoption("job_monitor_job_id") or ())
         monitor = Monitor(sources, job_ids, notes=notes)
         ctx.data[MONITOR] = monitor
         for note in notes:
             ctx.log.warning(note)
         for source in list(sources):
             try:
-                monitor.poll_source(ctx.require_connection(), source)
+                _status_events(ctx, monitor.poll_source(ctx.require_connection(), source))
             except rig.DatabaseError as exc:
                 if exc.error_class is not rig.ErrorClass.PERMANENT:
                     raise
@@ -100,8 +120,8 @@ class CheckingImportJobs:
 
 
 class ShowingImportJobDetails:
-    """Shows ``SHOW IMPORT JOB <id>`` for every ``--job-id`` on TiDB; a job that does not
-    exist (error 8170) is a failed check naming it."""
+    """Shows ``SHOW IMPORT JOB <id>`` for every ``--job-monitor-job-id`` on TiDB; a job that
+    does not exist (error 8170) is a failed check naming it."""
 
     def execute(self, ctx: rig.Context) -> None:
         monitor = ctx.data.get(MONITOR)
@@ -138,23 +158,30 @@ class ShowingImportJobDetails:
 
 
 class Monitoring:
-    """Polls every ``--poll-interval`` seconds for ``--monitor-duration`` seconds (or until
-    every watched job has ended, with ``--until-done``), showing progress as it goes. A lost
-    connection is retried with the core's policy; the time without a view is a gap in the
-    report, and monitoring goes on."""
+    """Polls every ``--job-monitor-poll-interval`` seconds for ``--job-monitor-duration``
+    seconds (or until every watched job has ended, with ``--job-monitor-until-done``), showing
+    progress as it goes. A lost connection is retried with the core's policy; the time
+    without a view is a gap in the report, and monitoring goes on. The live block is ended
+    on every way out (the end, an error, Ctrl-C)."""
 
     def execute(self, ctx: rig.Context) -> None:
         monitor = ctx.data[MONITOR]
         config = ctx.config
-        display = choose_display(config.getoption("display"), sys.stderr,
+        mode = config.getoption("job_monitor_display")
+        board = config.stash[BOARD]
+        display = choose_display(mode, board, ctx.connection_id,
                                  lambda line: ctx.log.info(line),
-                                 config.getoption("log_every"))
+                                 config.getoption("job_monitor_log_every"))
+        if mode == "live" and not board.terminal.can_live and board.first("no live block"):
+            ctx.log.warning("--job-monitor-display live: no live block on this output (it "
+                            "needs a terminal on stderr, and no -q, --log-level or JSON "
+                            "logs); showing log lines instead")
         ctx.data[DISPLAY] = display
-        interval = config.getoption("poll_interval")
-        until_done = config.getoption("until_done")
-        deadline = time.monotonic() + config.getoption("monitor_duration")
-        display.update(monitor.jobs(), [])
+        interval = config.getoption("job_monitor_poll_interval")
+        until_done = config.getoption("job_monitor_until_done")
+        deadline = time.monotonic() + config.getoption("job_monitor_duration")
         try:
+            display.update(monitor.jobs(), [])
             while not ctx.cancelled:
                 if until_done and monitor.done():
                     ctx.log.info("every watched job has ended")
@@ -163,6 +190,7 @@ class Monitoring:
                     break
                 changes = self._poll(ctx, monitor, display)
                 if changes is not None:
+                    _status_events(ctx, changes)
                     display.update(monitor.jobs(), changes)
                 if time.monotonic() >= deadline:
                     break
@@ -192,7 +220,7 @@ class Monitoring:
                 errors.append(exc)
                 raise
 
-        try:
+        try:  # a needs-reconnect error is retried on ctx.reconnect() (a `reconnect` event)
             changes = ctx.retry(attempt, operation="poll jobs")
         except rig.DatabaseError as exc:
             if exc.error_class is rig.ErrorClass.PERMANENT and exc.code is not None:
@@ -201,7 +229,7 @@ class Monitoring:
             gap = monitor.open_gap(reason)
             if gap.started >= started:
                 display.note(f"lost the view of the server ({reason}); retrying every poll")
-            if ctx.connection is not None:
+            if ctx.connection is not None:  # the next poll's ctx.retry reconnects
                 ctx.connection.close()
                 ctx.connection = None
             return None
@@ -211,28 +239,38 @@ class Monitoring:
             gap = monitor.close_gap(started=started, error=reason,
                                     reconnected=ctx.connection is not before)
             assert gap.ended is not None
-            display.note(f"view restored after {format_duration(gap.ended - gap.started)} "
+            seconds = gap.ended - gap.started
+            display.note(f"view restored after {format_duration(seconds)} "
                          f"({gap.error}); jobs may have changed in the gap")
+            ctx.event(GAP_EVENT, detail=f"view restored after {format_duration(seconds)} "
+                                        f"({gap.error})",
+                      data={"seconds": round(seconds, 3), "error": gap.error,
+                            "reconnected": gap.reconnected})
         return changes
 
 
 class ReportingJobs:
-    """Records a check per watched job (failed when it ended in a ``--fail-on`` status) and
-    says plainly when there was nothing to monitor. Runs after a failure or Ctrl-C too."""
+    """Records a check per watched job (failed when it ended in a ``--job-monitor-fail-on``
+    status) and says plainly when there was nothing to monitor. Runs after a failure or Ctrl-C
+    too (and ends this connection's part of the live block, should monitoring not have)."""
 
     def execute(self, ctx: rig.Context) -> None:
+        display = ctx.data.get(DISPLAY)
+        if display is not None:
+            display.close()
         monitor = ctx.data.get(MONITOR)
         if monitor is None:
             return
         if monitor.ended is None:
             monitor.ended = time.time()
-        fail_on = set(ctx.config.getoption("fail_on") or ())
+        fail_on = set(ctx.config.getoption("job_monitor_fail_on") or ())
         jobs = monitor.jobs()
         for job in jobs:
             line = job_line(job)
             if job.status in fail_on:
                 ctx.check(f"job {job_label(job)}", rig.Verdict.FAIL,
-                          f"{job.status} (--fail-on {','.join(sorted(fail_on))}): {line}")
+                          f"{job.status} (--job-monitor-fail-on "
+                          f"{','.join(sorted(fail_on))}): {line}")
             elif job.final:
                 ctx.check(f"job {job_label(job)}", rig.Verdict.PASS, line)
             else:

@@ -33,8 +33,8 @@ class Monitor:
     """Polls its sources and folds what they list into a :class:`JobBook`.
 
     Jobs that have already ended when monitoring starts are history, not watched (unless
-    named with ``--job-id``); a job that appears later is watched even if it ended between
-    two polls.
+    named with ``--job-monitor-job-id``); a job that appears later is watched even if it ended
+    between two polls.
     """
 
     sources: list[Source]
@@ -50,7 +50,7 @@ class Monitor:
     _ignored: set[tuple[str, str]] = field(default_factory=set)
 
     def wanted(self, observation: Observation) -> bool:
-        """Whether ``--job-id`` lets this job in (a connection id for statements)."""
+        """Whether ``--job-monitor-job-id`` lets this job in (a connection id for statements)."""
         if not self.job_ids:
             return True
         if observation.kind in ("import", "ddl"):
@@ -94,7 +94,7 @@ class Monitor:
         return list(self.book.jobs.values())
 
     def done(self) -> bool:
-        """Whether every watched job has ended (``--until-done``)."""
+        """Whether every watched job has ended (``--job-monitor-until-done``)."""
         if self.job_ids:
             found = {job.last.id for job in self.jobs() if job.final}
             found |= {str(job.last.detail.get("connection_id")) for job in self.jobs()

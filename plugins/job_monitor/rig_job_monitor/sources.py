@@ -118,7 +118,7 @@ def import_observation(record: dict[str, Any]) -> Observation:
 
 
 class TidbDdl:
-    """``ADMIN SHOW DDL JOBS`` (TiDB), with ``--include-ddl``."""
+    """``ADMIN SHOW DDL JOBS`` (TiDB), with ``--job-monitor-include-ddl``."""
 
     family = "ddl"
     description = "TiDB DDL jobs (ADMIN SHOW DDL JOBS)"
@@ -174,7 +174,7 @@ class Statements:
                     progress_pct: float | None, phase: str | None,
                     step: str | None) -> Observation | None:
         """An observation of a watched statement, or ``None`` (not a long-running kind, or
-        shorter than ``--min-duration``)."""
+        shorter than ``--job-monitor-min-duration``)."""
         sql = _text(record.get("INFO")) or ""
         found = statement_kind(sql)
         if found is None:

@@ -3,18 +3,25 @@
 After the core's common states (connect, ``SELECT 1``, ``--database``, flavour and version) it
 runs five states of its own::
 
-    demo_creating_table → demo_populating_data → demo_querying → demo_verifying
-                        → demo_cleaning_up
+    python_demo_creating_table → python_demo_populating_data → python_demo_querying
+        → python_demo_verifying → python_demo_cleaning_up
 
-It creates a table (in ``--database``, or in a scratch database it creates), inserts
-``--demo-rows`` rows, reads them back, checks the count and the sum, and drops what it created,
-also when the run fails or is interrupted half-way.
+It creates a table (in ``--database``, or in a scratch database of the run), inserts
+``--python-demo-rows`` rows, reads them back and checks the count and the sum. It never drops
+anything itself: rig drops the scratch data the run created when the run ends (unless
+``--keep-tables``), also when the run fails or is interrupted half-way.
 
-Each piece a plugin author needs appears once: options in their own ``rig --help`` group
-(``rig_addoption``), validation (``rig_configure``), states and handlers
-(``rig_register_states``), handler-local data (``ctx.local``), data shared between handlers
-(``ctx.data``), a check with a verdict (``ctx.check``), the core's retry (``ctx.retry``), a
-cleanup state, a report section (``rig_report``) and a summary line (``rig_terminal_summary``).
+Each piece a plugin author needs appears once: options named after the plugin in their own
+``rig --help`` group (``rig_addoption``), validation and run-wide data (``rig_configure``,
+``config.invalid``, ``config.stash``), states and handlers (``rig_register_states``),
+handler-local data (``ctx.local``), data shared between one connection's handlers
+(``ctx.data``) and between connections (``ctx.shared``), scratch data (``ctx.scratch``), the
+core's retry (``ctx.retry``), a live progress line (``ctx.terminal``), a timeline event
+(``ctx.event``), a check with a verdict (``ctx.check``), a cleanup state, a report section
+(``rig_report``) and a summary line (``rig_terminal_summary``).
+
+The naming rule, followed throughout: options ``--python-demo-<name>``, states
+``python_demo_<what>``, data keys ``"python_demo.<what>"``.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from typing import Any
 
 import rig
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 PLUGIN = "python_demo"
 
@@ -37,21 +44,32 @@ INSERT_BATCH = 500
 MAX_TABLE_NAME = 48
 """The server allows 64 characters; the connection id (``_c12``) is appended to the name."""
 
-ER_TABLE_EXISTS = 1050
+TABLE_DEFINITION = ("(id BIGINT NOT NULL PRIMARY KEY, label VARCHAR(64) NOT NULL, "
+                    "amount BIGINT NOT NULL) ENGINE=InnoDB")
+
+LIVE_EVERY_S = 0.1
+"""How often the live progress line is redrawn at most (a batch may take a millisecond)."""
+
+LOG_EVERY_S = 5.0
+"""How often a progress log line is written at most when there is no live line."""
 
 
-# --- data shared between handlers --------------------------------------------------------------
-# Handlers of one connection share data through ctx.data, under typed keys named after the
-# plugin, so no two plugins overwrite each other. rig_report reads the same keys afterwards.
+# --- data ----------------------------------------------------------------------------------------
+# Data lives under typed keys named after the plugin ("python_demo.<what>"), so that no two
+# plugins overwrite each other. Three stores, three lifetimes:
+#   config.stash  the whole run (set in rig_configure, read by every connection);
+#   ctx.data      one connection: its handlers share it, and rig_report reads it afterwards;
+#   ctx.shared    every connection at once, while they run (behind a lock).
 
 
 @dataclass(frozen=True)
 class DemoTable:
-    """Where the demo's table lives, and what the demo created (and so must drop)."""
+    """Where a connection's demo table lives."""
 
     database: str
     table: str
-    created_database: bool
+    scratch_database: bool
+    """Whether ``database`` is the run's scratch database (no ``--database`` was given)."""
 
     @property
     def qualified(self) -> str:
@@ -62,17 +80,23 @@ class DemoTable:
 
 @dataclass(frozen=True)
 class Totals:
-    """What ``demo_querying`` read back."""
+    """What ``python_demo_querying`` read back."""
 
     count: int
     total: int
     query_ms: float
 
 
+SCRATCH_NAME: rig.Key[str] = rig.Key("python_demo.scratch_name")
+"""config.stash: the name of the run's scratch database, drawn once in rig_configure."""
+
 TABLE: rig.Key[DemoTable] = rig.Key("python_demo.table")
 ROWS_INSERTED: rig.Key[int] = rig.Key("python_demo.rows_inserted")
 TOTALS: rig.Key[Totals] = rig.Key("python_demo.totals")
-CLEANED_UP: rig.Key[bool] = rig.Key("python_demo.cleaned_up")
+CLEANUP_RAN: rig.Key[bool] = rig.Key("python_demo.cleanup_ran")
+
+PROGRESS: rig.Key[dict[str, str]] = rig.Key("python_demo.progress")
+"""ctx.shared: the progress line of each connection still populating, by connection id."""
 
 
 def amount_of(row_id: int) -> int:
@@ -80,59 +104,109 @@ def amount_of(row_id: int) -> int:
     return row_id * 7 % 1000
 
 
-# --- handlers ----------------------------------------------------------------------------------
+# --- the live progress line ----------------------------------------------------------------------
+# The run has ONE live block at the bottom of the terminal (ctx.terminal), shared by every
+# connection and plugin; live() replaces all of it. So each connection keeps its own line in
+# ctx.shared and redraws the lines of every connection still populating. rig never writes to
+# sys.stderr behind the terminal's back, and neither does a plugin: log lines and
+# ctx.terminal.line() go above the live block without breaking it.
+
+
+def show_progress(ctx: rig.Context, line: str) -> bool:
+    """Show ``line`` as this connection's live progress line; ``False`` when the terminal has
+    no live block (not a terminal, ``-q``, JSON logs, ``--log-level``)."""
+    if not ctx.terminal.can_live:
+        return False
+    with ctx.shared.lock() as store:  # one connection redraws at a time
+        lines = store.setdefault(PROGRESS, {})
+        lines[ctx.connection_id] = line
+        return ctx.terminal.live(list(lines.values()))
+
+
+def end_progress(ctx: rig.Context) -> None:
+    """Take this connection's line out of the live block; end the block when it was the last.
+    Safe to call when nothing was shown, and more than once."""
+    if not ctx.terminal.can_live:
+        return
+    with ctx.shared.lock() as store:
+        lines = store.setdefault(PROGRESS, {})
+        mine = lines.pop(ctx.connection_id, None)
+        if mine is None:
+            return  # nothing of ours is on screen (the block may be another plugin's)
+        if lines:  # others are still populating: keep my last line above theirs
+            ctx.terminal.line(mine, err=True)
+            ctx.terminal.live(list(lines.values()))
+        else:
+            # keep=True leaves the last line on screen and moves below it, so what follows
+            # (logs, the summary, the shell's prompt) starts on a line of its own.
+            ctx.terminal.end_live(keep=True)
+
+
+# --- handlers ------------------------------------------------------------------------------------
 # One handler object serves every connection (several may run at once, in threads), so a
 # handler keeps nothing per connection on ``self``: it uses ctx.data or ctx.local(self).
 
 
 class CreateTable:
-    """Creates the demo table: in ``--database`` when given, else in a new scratch database."""
+    """Creates the connection's demo table: in ``--database`` when given, else in the run's
+    scratch database."""
 
     def execute(self, ctx: rig.Context) -> None:
         connection = ctx.require_connection()
-        table = f"{ctx.config.getoption('demo_table')}_{ctx.connection_id}"
-        database = ctx.settings.database
-        created_database = False
-        if database is None:
-            # A scratch database per connection: nothing collides, and cleanup drops it whole.
-            database = f"rig_python_demo_{uuid.uuid4().hex[:12]}"
-            connection.execute(f"CREATE DATABASE {rig.quote_identifier(database)}")
-            created_database = True
-            # Recorded at once, so that cleanup drops it even if CREATE TABLE fails below.
-            ctx.data[TABLE] = DemoTable(database, table, created_database=True)
-        place = DemoTable(database, table, created_database)
+        table = f"{ctx.config.getoption('python_demo_table')}_{ctx.connection_id}"
+        if ctx.settings.database is not None:
+            database, scratch_database = ctx.settings.database, False
+        else:
+            # The run's scratch database: created by whichever connection asks first (the
+            # others get the same one), or taken over only when it exists and is empty. The
+            # core drops it when the run ends, unless --keep-tables.
+            claimed = ctx.scratch.database(connection, ctx.config.stash[SCRATCH_NAME])
+            database, scratch_database = claimed.name, True
+        place = DemoTable(database, table, scratch_database)
         try:
-            connection.execute(
-                f"CREATE TABLE {place.qualified} ("
-                " id BIGINT NOT NULL PRIMARY KEY,"
-                " label VARCHAR(64) NOT NULL,"
-                " amount BIGINT NOT NULL)"
-            )
-        except rig.DatabaseError as exc:
-            if exc.code != ER_TABLE_EXISTS:
-                raise
-            # Never take over a table someone else made: cleanup would drop it.
-            raise rig.ConfigError(
-                f"table {database}.{table} already exists; the demo only drops what it created",
-                hint="drop it, or choose another --demo-table") from None
+            # CREATE TABLE, never IF NOT EXISTS and never DROP first: a table that exists is
+            # someone else's, and the core refuses it (exit 4). The core records the table it
+            # created, and drops it at the end of the run (unless --keep-tables).
+            ctx.scratch.create_table(connection, database, table, TABLE_DEFINITION)
+        except rig.ConfigError as exc:
+            # Same error, with the fix in this plugin's own terms.
+            raise rig.ConfigError(exc.message,
+                                  hint="drop it, or choose another --python-demo-table") from None
         ctx.data[TABLE] = place
         ctx.log.info("created {}", place.qualified)
 
 
 class PopulateData:
-    """Inserts ``--demo-rows`` rows in batches, each batch through the core's retry."""
+    """Inserts ``--python-demo-rows`` rows in batches, each through the core's retry, with a
+    live progress line on a terminal (log lines otherwise)."""
 
     def execute(self, ctx: rig.Context) -> None:
         place = ctx.data[TABLE]
-        rows = ctx.config.getoption("demo_rows")
+        rows = ctx.config.getoption("python_demo_rows")
+        started = time.monotonic()
+        shown_at, logged_at = float("-inf"), started
         inserted = 0
         for first in range(1, rows + 1, INSERT_BATCH):
             if ctx.cancelled:  # Ctrl-C: stop promptly; the cleanup state still runs
-                break
+                return
             last = min(first + INSERT_BATCH - 1, rows)
             self.insert(ctx, place, first, last)
-            inserted += last - first + 1
-        ctx.data[ROWS_INSERTED] = inserted
+            inserted = last
+            ctx.data[ROWS_INSERTED] = inserted  # kept current: a failure reports how far
+            now = time.monotonic()
+            progress = f"{ctx.connection_id} python_demo: {inserted}/{rows} rows " \
+                       f"({inserted * 100 // rows}%)"
+            if now - shown_at >= LIVE_EVERY_S or inserted == rows:
+                shown_at = now
+                if not show_progress(ctx, progress) and now - logged_at >= LOG_EVERY_S:
+                    logged_at = now
+                    ctx.log.info("inserted {}/{} rows", inserted, rows)
+        end_progress(ctx)
+        elapsed = time.monotonic() - started
+        ctx.log.info("inserted {} rows into {} in {:.2f} s", inserted, place.qualified, elapsed)
+        # A timeline event: every reporter shows it beside the states (JSON: "timeline").
+        ctx.event("python_demo.populated", detail=f"{inserted} rows in {place.qualified}",
+                  data={"rows": inserted, "seconds": round(elapsed, 3)})
 
     def insert(self, ctx: rig.Context, place: DemoTable, first: int, last: int) -> None:
         """Insert rows ``first..last`` in one statement."""
@@ -164,12 +238,14 @@ class QueryTable:
                 f"FROM {place.qualified}")[0],
             operation="count rows")
         elapsed_ms = (time.perf_counter() - ctx.local(self)["started"]) * 1000
-        # SUM is a DECIMAL on MySQL-compatible servers; store plain ints for the report.
+        # SUM is a DECIMAL on MySQL-compatible servers, and rig_report may return JSON types
+        # only (a Decimal is an error, exit 3): store plain ints.
         ctx.data[TOTALS] = Totals(int(row["n"]), int(row["total"]), elapsed_ms)
 
     def exit(self, ctx: rig.Context) -> None:
         started = ctx.local(self).pop("started")
-        ctx.log.debug("demo_querying took {:.1f} ms", (time.perf_counter() - started) * 1000)
+        ctx.log.debug("python_demo_querying took {:.1f} ms",
+                      (time.perf_counter() - started) * 1000)
 
 
 class Verify:
@@ -180,70 +256,76 @@ class Verify:
         expected_total = sum(amount_of(i) for i in range(1, expected_rows + 1))
         found = ctx.data[TOTALS]
         if (found.count, found.total) == (expected_rows, expected_total):
-            ctx.check("demo_rows", rig.Verdict.PASS,
+            ctx.check("python_demo_rows", rig.Verdict.PASS,
                       f"{found.count} rows, sum {found.total}, read in {found.query_ms:.1f} ms")
         else:
-            # A FAIL verdict makes rig exit 1; the workflow goes on (and cleans up).
-            ctx.check("demo_rows", rig.Verdict.FAIL,
+            # A FAIL verdict makes rig exit 1; the workflow goes on.
+            ctx.check("python_demo_rows", rig.Verdict.FAIL,
                       f"expected {expected_rows} rows summing to {expected_total}, "
                       f"found {found.count} summing to {found.total}")
 
 
 class CleanUp:
-    """Drops what ``demo_creating_table`` created. Registered with ``cleanup=True``, so it also
-    runs when a state before it failed or the run was interrupted."""
+    """Puts the terminal back in order. Registered with ``cleanup=True``, so it also runs when
+    a state before it failed or the run was interrupted (Ctrl-C, SIGTERM).
+
+    It does NOT drop the scratch data: the core drops what the run created once every
+    connection has finished (another connection may still be using the scratch database), and
+    keeps it with ``--keep-tables`` so it can be looked at. A cleanup state is for what only the
+    plugin knows about: here, the live progress line, which an error or Ctrl-C in
+    ``python_demo_populating_data`` would otherwise leave half-drawn at the bottom of the
+    terminal, under the error messages and the summary.
+    """
 
     def execute(self, ctx: rig.Context) -> None:
-        place = ctx.data.get(TABLE)
-        if place is None:
-            return  # nothing was created
-        if place.created_database:
-            statement = f"DROP DATABASE IF EXISTS {rig.quote_identifier(place.database)}"
-        else:
-            statement = f"DROP TABLE IF EXISTS {place.qualified}"
-        # Through ctx.retry: after a failure the connection may be gone; retry reconnects.
-        ctx.retry(lambda connection: connection.execute(statement), operation="drop demo data")
-        ctx.data[CLEANED_UP] = True
-        ctx.log.info("dropped {}", place.database if place.created_database else place.qualified)
+        end_progress(ctx)
+        ctx.data[CLEANUP_RAN] = True
 
 
-# --- hooks -------------------------------------------------------------------------------------
+# --- hooks ---------------------------------------------------------------------------------------
 
 
 @rig.hookimpl
 def rig_addoption(parser: rig.OptionParser) -> None:
-    # A group of its own in rig --help. Every option also comes from RIG_DEMO_ROWS /
-    # RIG_DEMO_TABLE and from demo-rows / demo-table in rig.toml (top level or [python_demo]).
-    group = parser.getgroup(PLUGIN, "python_demo plugin: create, fill, query, verify, clean up")
-    group.addoption("--demo-rows", type=rig.types.positive_int, default=100, metavar="N",
-                    help="rows to insert (default: %(default)s)")
-    group.addoption("--demo-table", default="rig_demo", metavar="NAME",
+    # A group of its own in rig --help, options named --python-demo-<name> (the naming rule).
+    # Each also comes from RIG_PYTHON_DEMO_ROWS / RIG_PYTHON_DEMO_TABLE and from rig.toml:
+    # python-demo-rows = 50 at the top level, or rows = 50 in a [python_demo] table.
+    group = parser.getgroup(PLUGIN, "python_demo plugin: create, fill, query, verify")
+    group.addoption("--python-demo-rows", type=rig.types.positive_int, default=100,
+                    metavar="N", help="rows to insert (default: %(default)s)")
+    group.addoption("--python-demo-table", default="rig_demo", metavar="NAME",
                     help="name of the demo table; each connection appends its id, e.g. "
                     "rig_demo_c1 (default: %(default)s)")
 
 
 @rig.hookimpl
 def rig_configure(config: rig.Config) -> None:
-    # Checks that need more than a type= can express; rig exits 4 naming option and source.
-    name = config.getoption("demo_table")
+    # Checks that need more than a type= can express. config.invalid names the option, its
+    # value and where it came from (rig exits 4); config.require(dest) does the same for an
+    # option a plugin cannot run without (ours both have defaults).
+    name = config.getoption("python_demo_table")
     if not name or not name.strip():
-        raise config.invalid("demo_table", "give a table name")
+        raise config.invalid("python_demo_table", "give a table name")
     if len(name) > MAX_TABLE_NAME:
-        raise config.invalid("demo_table", f"at most {MAX_TABLE_NAME} characters "
+        raise config.invalid("python_demo_table", f"at most {MAX_TABLE_NAME} characters "
                              "(the connection id is appended)")
+    # Run-wide data: one scratch database name for the whole run, so every connection claims
+    # the same database (and two runs at once never meet).
+    config.stash[SCRATCH_NAME] = f"rig_python_demo_{uuid.uuid4().hex[:12]}"
 
 
 @rig.hookimpl
 def rig_register_states(registry: rig.StateRegistry) -> None:
-    # State names are unique across the selected plugins: ours carry the demo_ prefix.
-    registry.add_state("demo_creating_table", CreateTable(),
-                       description="create the demo table (and a scratch database)")
-    registry.add_state("demo_populating_data", PopulateData(),
-                       description="insert --demo-rows rows, with retry")
-    registry.add_state("demo_querying", QueryTable(), description="read count and sum back")
-    registry.add_state("demo_verifying", Verify(), description="check count and sum")
-    registry.add_state("demo_cleaning_up", CleanUp(), cleanup=True,
-                       description="drop what the demo created (also after a failure)")
+    # State names are unique across the selected plugins: ours are python_demo_<what>.
+    registry.add_state("python_demo_creating_table", CreateTable(),
+                       description="create the demo table (in a scratch database)")
+    registry.add_state("python_demo_populating_data", PopulateData(),
+                       description="insert --python-demo-rows rows, with retry")
+    registry.add_state("python_demo_querying", QueryTable(),
+                       description="read count and sum back")
+    registry.add_state("python_demo_verifying", Verify(), description="check count and sum")
+    registry.add_state("python_demo_cleaning_up", CleanUp(), cleanup=True,
+                       description="end the progress line (also after a failure)")
 
 
 def _connection_section(conn: rig.ConnectionResult) -> dict[str, Any]:
@@ -252,26 +334,29 @@ def _connection_section(conn: rig.ConnectionResult) -> dict[str, Any]:
     return {
         "database": place.database if place else None,
         "table": place.table if place else None,
+        "scratch_database": place.scratch_database if place else None,
         "rows_inserted": data.get(ROWS_INSERTED),
         "totals": asdict(totals) if totals else None,
-        "cleaned_up": data.get(CLEANED_UP, False),
+        "cleanup_ran": data.get(CLEANUP_RAN, False),
     }
 
 
 @rig.hookimpl
 def rig_report(result: rig.RunResult) -> dict[str, Any]:
-    # Becomes sections["python_demo"] of --report-json: one entry per connection.
+    # Becomes sections["python_demo"] of --report-json: one entry per connection, JSON types
+    # only (str, int, float, bool, None, lists and dicts with str keys).
     return {conn.id: _connection_section(conn) for conn in result.connections}
 
 
 @rig.hookimpl
-def rig_terminal_summary(result: rig.RunResult, write: Callable[[str], None]) -> None:
+def rig_terminal_summary(result: rig.RunResult, config: rig.Config,
+                         write: Callable[[str], None]) -> None:
+    kept = " (kept: --keep-tables)" if config.getoption("keep_tables") else ""
     for conn in result.connections:
         section = _connection_section(conn)
         if section["table"] is None:
             continue
         totals = section["totals"]
         read = f", read back {totals['count']}" if totals else ""
-        write(f"{conn.id}  demo table {section['database']}.{section['table']}: "
-              f"{section['rows_inserted'] or 0} rows inserted{read}, "
-              f"{'dropped' if section['cleaned_up'] else 'NOT dropped'}")
+        write(f"{conn.id}  python_demo table {section['database']}.{section['table']}: "
+              f"{section['rows_inserted'] or 0} rows inserted{read}{kept}")
