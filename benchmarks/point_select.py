@@ -1,16 +1,18 @@
 """Point-select throughput on one local server, in one run: a raw PyMySQL loop (threads, and
-separate processes), rig's load plugin (threads, and ``--processes``; with PyMySQL, and with
-``--driver mysqlclient`` when MySQLdb is installed), and sysbench ``oltp_point_select`` when
-installed, at the same connection counts; prints the figures and the ratios.
+separate processes), rig's load plugin (threads, and ``--load-processes``; with PyMySQL, and
+with ``--load-driver mysqlclient`` when MySQLdb is installed), and sysbench
+``oltp_point_select`` when installed, at the same connection counts; prints the figures and the
+ratios.
 
     .venv/bin/python benchmarks/point_select.py --host 127.0.0.1:3306 --user root
     .venv/bin/python benchmarks/point_select.py --connections 1,4,8 --duration 10 --repeat 3
     .venv/bin/python benchmarks/point_select.py --memory   # peak RSS, 10 s vs 100 s run
 
 Every contender runs ``SELECT c FROM sbtest1 WHERE id=<random>`` on the same table, prepared
-once by rig (sysbench's layout) in the database ``--database`` (created and dropped). The raw
-loops build the statement exactly as rig does, so the ratio measures rig's own overhead.
-sysbench uses server-side prepared statements by default; ``sb-text`` runs it with
+once by rig (``--load-prepare-only --keep-tables``, sysbench's layout) in the database
+``--database``, which the benchmark creates (it refuses one that exists) and drops at the
+end. The raw loops build the statement exactly as rig does, so the ratio measures rig's own
+overhead. sysbench uses server-side prepared statements by default; ``sb-text`` runs it with
 ``--db-ps-mode=disable``, the text protocol PyMySQL uses. Contenders are interleaved and each
 figure is the median of ``--repeat`` rounds, because a shared machine is noisy.
 """
@@ -90,8 +92,8 @@ def raw_processes(args: argparse.Namespace, connections: int) -> float:
 
 def rig_command(args: argparse.Namespace, *extra: str) -> list[str]:
     return [RIG, "-q", "--plugin", "load", "--host", f"{args.host}:{args.port}", "--user",
-            args.user, "--database", args.database, "--table-size", str(args.table_size),
-            *extra]
+            args.user, "--database", args.database, "--load-table-size",
+            str(args.table_size), *extra]
 
 
 def rig_env(args: argparse.Namespace) -> dict[str, str]:
@@ -115,10 +117,11 @@ def rig_load(args: argparse.Namespace, connections: int, duration: float | None 
     processes not included)."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "r.json"
-        command = rig_command(args, "--skip-prepare", "--workload", "point-select",
-                              "--connections", str(connections), "--duration",
-                              str(duration or args.duration), "--processes", str(processes),
-                              "--driver", driver, "--report-json", str(report))
+        command = rig_command(args, "--load-skip-prepare", "--load-workload", "point-select",
+                              "--connections", str(connections), "--load-duration",
+                              str(duration or args.duration), "--load-processes",
+                              str(processes), "--load-driver", driver,
+                              "--report-json", str(report))
         child = subprocess.Popen(command, env=rig_env(args), stdout=subprocess.DEVNULL,
                                  stderr=subprocess.PIPE, text=True)
         assert child.stderr is not None
@@ -146,19 +149,31 @@ def sysbench(args: argparse.Namespace, connections: int, *extra: str) -> float |
     return float(found.group(1))
 
 
-def prepare(args: argparse.Namespace) -> None:
+def create_database(args: argparse.Namespace) -> None:
+    """Create ``--database``; one that exists is not the benchmark's to fill and drop."""
     admin = pymysql.connect(host=args.host, port=args.port, user=args.user,
                             password=args.password, autocommit=True)
-    with admin.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{args.database}`")
-    admin.close()
-    done = subprocess.run(rig_command(args, "--prepare-only"), env=rig_env(args),
-                          capture_output=True, text=True)
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE `{args.database}`")
+    except pymysql.err.ProgrammingError as exc:
+        if exc.args[0] != 1007:  # ER_DB_CREATE_EXISTS
+            raise
+        raise SystemExit(f"database {args.database!r} exists; the benchmark creates and drops "
+                         "its own: choose another --database") from None
+    finally:
+        admin.close()
+
+
+def prepare(args: argparse.Namespace) -> None:
+    done = subprocess.run(rig_command(args, "--load-prepare-only", "--keep-tables"),
+                          env=rig_env(args), capture_output=True, text=True)
     if done.returncode != 0:
-        raise SystemExit(f"rig --prepare-only failed: {done.stderr.strip()}")
+        raise SystemExit(f"rig --load-prepare-only failed: {done.stderr.strip()}")
 
 
 def drop(args: argparse.Namespace) -> None:
+    """Drop ``--database`` (the benchmark created it)."""
     admin = pymysql.connect(host=args.host, port=args.port, user=args.user,
                             password=args.password, autocommit=True)
     with admin.cursor() as cursor:
@@ -201,9 +216,9 @@ def throughput(args: argparse.Namespace) -> None:
     header = ("conns", *names, "rig/raw", "rigP/rawP", "rig/sysb", "rigP/sysb", "myc/sysb",
               "mycP/sysb", "rig/sbtext")
     print(" ".join(f"{h:>10}" for h in header))
-    print("# rig-proc: rig --processes N (one process per connection); rigP = rig-proc, or rig "
-          "at 1 connection; rawP = raw-proc; rig-myc: rig --driver mysqlclient; rig-mycP: "
-          "both; mycP = rig-mycP, or rig-myc at 1 connection")
+    print("# rig-proc: rig --load-processes N (one process per connection); rigP = rig-proc, "
+          "or rig at 1 connection; rawP = raw-proc; rig-myc: rig --load-driver mysqlclient; "
+          "rig-mycP: both; mycP = rig-mycP, or rig-myc at 1 connection")
     for connections in counts:
         rounds = [measure_once(args, connections) for _ in range(args.repeat)]
         qps = {name: median([r[name] for r in rounds]) for name in names}
@@ -245,8 +260,9 @@ def main() -> None:
     args = parser.parse_args()
     host, _, port = args.host.partition(":")
     args.host, args.port = host, int(port or 3306)
-    prepare(args)
+    create_database(args)
     try:
+        prepare(args)
         memory(args) if args.memory else throughput(args)
     finally:
         drop(args)

@@ -47,11 +47,11 @@ def main() -> None:
         median = statistics.median(values)
         print(f"{name:<18} {min(values) * 1000:8.0f} {median * 1000:10.0f} {median / base:20.2f}")
     if args.sandbox_runs:
-        from rig.sandbox import Sandbox
+        import rig
 
         starts, stops = [], []
         for _ in range(args.sandbox_runs):
-            box = Sandbox()
+            box = rig.Sandbox()
             box.start()
             began = time.perf_counter()
             box.stop()

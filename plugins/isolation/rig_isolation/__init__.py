@@ -1,9 +1,11 @@
 """rig's isolation plugin: the Hermitage anomaly matrix, observed on real connections.
 
-After the core's common states it creates a database (``--isolation-database``), runs each
-Hermitage test (g0 … g2) at each isolation level on two or three sessions driven in lockstep,
-each from a fresh table, and reports what it observed per test and per anomaly, next to what
-the SQL standard promises. ``--expect FILE`` turns the run into a regression check.
+After the core's common states it claims a database (``--isolation-database``: created, or an
+existing empty one), runs each Hermitage test (g0 … g2) at each isolation level on two or three
+sessions driven in lockstep, each from a fresh table, and reports what it observed per test and
+per anomaly, next to what the SQL standard promises. ``--isolation-expect FILE`` turns the run
+into a regression check. rig drops the database it created at the end (unless
+``--keep-tables``).
 """
 
 from __future__ import annotations
@@ -17,20 +19,9 @@ from rig_isolation.catalog import TEST_IDS
 from rig_isolation.matrix import render
 from rig_isolation.workflow import RUN, CleanUp, IsolationRun, Judge, Prepare, TestIsolation
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 PLUGIN = "isolation"
-
-
-def _one_of(*choices: str) -> Callable[[str], str]:
-    def parse(text: str) -> str:
-        value = str(text).strip().lower()
-        if value not in choices:
-            raise ValueError(f"choose one of {', '.join(choices)}")
-        return value
-
-    parse.__name__ = "choice"
-    return parse
 
 
 def _database(text: str) -> str:
@@ -43,37 +34,35 @@ def _database(text: str) -> str:
 @rig.hookimpl
 def rig_addoption(parser: rig.OptionParser) -> None:
     group = parser.getgroup(PLUGIN, "isolation plugin: the Hermitage anomaly matrix")
-    group.addoption("--levels", type=rig.types.choice_list(list(rig.ISOLATION_LEVELS)),
+    group.addoption("--isolation-levels", type=rig.types.choice_list(list(rig.ISOLATION_LEVELS)),
                     default=list(rig.ISOLATION_LEVELS), metavar="LEVEL,...",
                     help="isolation levels to test (default: all four)")
-    group.addoption("--tests", type=rig.types.choice_list(list(TEST_IDS)),
+    group.addoption("--isolation-tests", type=rig.types.choice_list(list(TEST_IDS)),
                     default=list(TEST_IDS), metavar="TEST,...",
                     help=f"tests to run (default: all: {', '.join(TEST_IDS)})")
-    group.addoption("--block-timeout", type=rig.types.positive_float, default=1.0,
+    group.addoption("--isolation-block-timeout", type=rig.types.positive_float, default=1.0,
                     metavar="SECONDS",
                     help="a step still running after this long counts as blocked where the "
                     "server cannot say it waits on a lock (default: %(default)s)")
-    group.addoption("--block-detection", type=_one_of("server", "timeout"), default="server",
-                    metavar="server|timeout",
+    group.addoption("--isolation-block-detection", type=rig.types.choice(["server", "timeout"]),
+                    default="server", metavar="server|timeout",
                     help="server: ask the server which sessions wait on a lock; timeout: "
-                    "always wait --block-timeout (default: %(default)s)")
+                    "always wait --isolation-block-timeout (default: %(default)s)")
     group.addoption("--isolation-database", type=_database, default="rig_isolation",
                     metavar="NAME",
-                    help="database the plugin creates and drops (default: %(default)s)")
-    if "keep_tables" not in parser.options:  # the load plugin has the same flag
-        group.addoption("--keep-tables", action="store_true",
-                        help="keep the tables (isolation: the database) at the end")
-    group.addoption("--txn-mode", type=_one_of("optimistic", "pessimistic"),
+                    help="database to work in: created by the run (and dropped at the end "
+                    "unless --keep-tables), or an existing empty one (default: %(default)s)")
+    group.addoption("--isolation-txn-mode", type=rig.types.choice(["optimistic", "pessimistic"]),
                     metavar="optimistic|pessimistic",
                     help="TiDB: begin transactions with BEGIN OPTIMISTIC or BEGIN PESSIMISTIC")
-    group.addoption("--snapshot-isolation", type=_one_of("on", "off", "both"),
+    group.addoption("--isolation-snapshot", type=rig.types.choice(["on", "off", "both"]),
                     metavar="on|off|both",
                     help="MariaDB: set innodb_snapshot_isolation in every session; both runs "
                     "the matrix twice (default: the server's setting)")
-    group.addoption("--expect", metavar="FILE",
+    group.addoption("--isolation-expect", metavar="FILE",
                     help="a profile (level -> test -> result, TOML or JSON, or a shipped name "
                     "such as mariadb-10.11): every difference fails the run")
-    group.addoption("--save-profile", metavar="FILE",
+    group.addoption("--isolation-save-profile", metavar="FILE",
                     help="write the observed matrix as a profile (JSON if FILE ends in .json, "
                     "else TOML)")
 
@@ -82,28 +71,29 @@ def rig_addoption(parser: rig.OptionParser) -> None:
 def rig_configure(config: rig.Config) -> None:
     if PLUGIN not in config.selected_plugins:
         return
-    if not config.getoption("levels"):
-        raise config.invalid("levels", "name at least one isolation level")
-    if not config.getoption("tests"):
-        raise config.invalid("tests", "name at least one test")
-    expect = config.getoption("expect")
+    if not config.getoption("isolation_levels"):
+        raise config.invalid("isolation_levels", "name at least one isolation level")
+    if not config.getoption("isolation_tests"):
+        raise config.invalid("isolation_tests", "name at least one test")
+    expect = config.getoption("isolation_expect")
     if expect:
         try:
             profile.load(expect)
         except profile.ProfileError as exc:
-            raise config.invalid("expect", str(exc)) from None
+            raise config.invalid("isolation_expect", str(exc)) from None
 
 
 @rig.hookimpl
 def rig_register_states(registry: rig.StateRegistry) -> None:
     registry.add_state("isolation_preparing", Prepare(),
-                       description="check the options against the server, create the database")
-    registry.add_state("testing_isolation", TestIsolation(),
+                       description="check the options against the server, claim the database")
+    registry.add_state("isolation_testing", TestIsolation(),
                        description="run every test at every level on lockstep sessions")
     registry.add_state("isolation_judging", Judge(),
-                       description="one check per (level, test); --expect; --save-profile")
+                       description="one check per (level, test); --isolation-expect; "
+                       "--isolation-save-profile")
     registry.add_state("isolation_cleaning_up", CleanUp(), cleanup=True,
-                       description="kill leftover sessions, drop the database")
+                       description="close the sessions, kill any left on the server")
 
 
 def _runs(result: rig.RunResult) -> list[tuple[str, IsolationRun]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import rig
+from rig_isolation.lockstep import LockstepResult, Step, StepResult, StepStatus
 
 PREVENTED = "prevented"
 ANOMALY = "anomaly"
@@ -27,12 +27,12 @@ Rows = list[tuple[int, int]]
 class Observation:
     """What one run of a test's body showed, looked up by step label."""
 
-    def __init__(self, result: rig.LockstepResult, final: Rows | None) -> None:
+    def __init__(self, result: LockstepResult, final: Rows | None) -> None:
         self.result = result
         self.final = final
         """The table's rows after every session ended (read by the monitor connection)."""
 
-    def step(self, label: str) -> rig.StepResult:
+    def step(self, label: str) -> StepResult:
         """The step labelled ``label``."""
         return self.result.step(label)
 
@@ -50,7 +50,7 @@ class Observation:
     def why_not(self, label: str) -> str:
         """Why a step did not complete: its error or the reason it was skipped."""
         step = self.step(label)
-        if step.status is rig.StepStatus.ERROR:
+        if step.status is StepStatus.ERROR:
             return f"step {step.index} ({step.sql}) failed with {step.error_code}"
         return f"step {step.index} ({step.sql}) {step.skipped_reason or step.status.value}"
 
@@ -74,7 +74,7 @@ class AnomalyTest:
     code: str
     """The anomaly (G0, G1a, …) this test probes."""
     sessions: tuple[str, ...]
-    steps: tuple[rig.Step, ...]
+    steps: tuple[Step, ...]
     decide: Callable[[Observation], Decision]
     read_only: bool | None = None
     """For anomalies with variants: ``True`` read-only, ``False`` the write variant."""
@@ -82,8 +82,8 @@ class AnomalyTest:
     """The decisive observation, in words (docs and ``rig --help``)."""
 
 
-def _s(session: str, sql: str, label: str = "") -> rig.Step:
-    return rig.Step(session, sql, label)
+def _s(session: str, sql: str, label: str = "") -> Step:
+    return Step(session, sql, label)
 
 
 def _g0(o: Observation) -> Decision:

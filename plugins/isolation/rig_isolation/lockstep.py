@@ -14,17 +14,21 @@ conflict 9007) are recorded against the step that raised them, and that session'
 skipped. A step still blocked at the end is a **hang**: its session is killed (which rolls it
 back) and closed. The driver never waits for the server's lock wait timeout.
 
-Example::
+The driver belongs to the isolation plugin (it was ``rig.Lockstep`` in rig-core 0.1) and uses only
+rig's public API. Example, in a state handler::
 
-    with rig.Lockstep({"T1": c1, "T2": c2}, monitor=ctx.require_connection()) as lockstep:
+    from rig_isolation.lockstep import Lockstep, Step
+
+    c1, c2 = ctx.open_connection(), ctx.open_connection()
+    with Lockstep({"T1": c1, "T2": c2}, monitor=ctx.require_connection()) as lockstep:
         result = lockstep.run([
-            rig.Step("T1", "BEGIN"), rig.Step("T2", "BEGIN"),
-            rig.Step("T1", "UPDATE t SET v = 11 WHERE id = 1"),
-            rig.Step("T2", "UPDATE t SET v = 12 WHERE id = 1"),    # blocks
-            rig.Step("T1", "COMMIT"),                             # T2's update returns
-            rig.Step("T2", "COMMIT"),
+            Step("T1", "BEGIN"), Step("T2", "BEGIN"),
+            Step("T1", "UPDATE t SET v = 11 WHERE id = 1"),
+            Step("T2", "UPDATE t SET v = 12 WHERE id = 1"),       # blocks
+            Step("T1", "COMMIT"),                                # T2's update returns
+            Step("T2", "COMMIT"),
         ])
-        result.steps[3].blocked_s                                 # how long T2 waited
+        result.steps[3].blocked_s                                # how long T2 waited
 """
 
 from __future__ import annotations
@@ -40,10 +44,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-import pymysql
-
-from rig.connection import Connection
-from rig.resilience import DatabaseError
+import rig
 
 ABORT_CODES: Mapping[int, str] = {
     1213: "deadlock",
@@ -256,7 +257,8 @@ class Wait:
 class LockWaitProbe:
     """Asks the server, from a monitor connection, which sessions wait on a lock."""
 
-    def __init__(self, monitor: Connection, sources: Sequence[WaitSource] = WAIT_SOURCES) -> None:
+    def __init__(self, monitor: rig.Connection,
+                 sources: Sequence[WaitSource] = WAIT_SOURCES) -> None:
         self.monitor = monitor
         self._last_read: dict[str, float] = {}
         self.sources = [source for source in sources if self._works(source)]
@@ -264,7 +266,7 @@ class LockWaitProbe:
     def _works(self, source: WaitSource) -> bool:
         try:
             self.monitor.query_rows(source.sql)
-        except DatabaseError:
+        except rig.DatabaseError:
             return False
         self._last_read[source.name] = time.monotonic()
         return True
@@ -285,7 +287,7 @@ class LockWaitProbe:
             self._last_read[source.name] = asked_at
             try:
                 _names, rows = self.monitor.query_rows(source.sql)
-            except DatabaseError:
+            except rig.DatabaseError:
                 continue
             pairs = source.parse(rows) if source.parse else [(r[0], r[1]) for r in rows]
             for session_id, text in pairs:
@@ -308,10 +310,17 @@ class _Job:
         self.confirmed_at: float | None = None
 
 
+def _from_driver(exc: Exception) -> bool:
+    """Whether ``exc`` is an error of the server or the connection (PyMySQL's errors carry the
+    MySQL error code as their first argument; socket errors are ``OSError``), not a bug."""
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
+    return isinstance(exc, OSError) or (bool(args) and isinstance(args[0], int))
+
+
 class _Session:
     """One connection and the thread that runs its steps in order."""
 
-    def __init__(self, name: str, connection: Connection, driver: Lockstep) -> None:
+    def __init__(self, name: str, connection: rig.Connection, driver: Lockstep) -> None:
         self.name = name
         self.connection = connection
         self.driver = driver
@@ -384,15 +393,13 @@ class _Session:
                     result.rows = [tuple(row) for row in cursor.fetchall()]
                 result.rowcount = int(affected)
             result.status = StepStatus.OK
-        except (pymysql.err.Error, OSError) as exc:
-            error = DatabaseError(exc, operation=f"step {result.index}",
-                                  connection_id=self.connection.id)
+        except Exception as exc:  # the driver's errors; a bug must not kill the thread silently
+            error = rig.DatabaseError(exc, operation=f"step {result.index}",
+                                      connection_id=self.connection.id)
             result.status = StepStatus.ERROR
             result.error_code = error.code
-            result.error_message = error.server_message
-        except Exception as exc:  # a driver bug must not kill the thread silently
-            result.status = StepStatus.ERROR
-            result.error_message = f"{type(exc).__name__}: {exc}"
+            result.error_message = error.server_message if _from_driver(exc) \
+                else f"{type(exc).__name__}: {exc}"
 
     def stop(self) -> None:
         self.jobs.put(None)
@@ -403,7 +410,8 @@ class Lockstep:
     """Runs scripts of :class:`Step` s across named sessions (see the module's docs).
 
     :param sessions: session name → open :class:`rig.Connection` (autocommit on, as
-        :func:`rig.open_raw` opens them); :meth:`close` rolls them back and closes them.
+        ``ctx.open_connection()`` and :class:`rig.Connector` open them); :meth:`close` rolls
+        them back and closes them.
     :param monitor: a further connection used to ask the server which sessions wait on a lock,
         and to ``KILL`` a hung session; ``None`` for timeout-only detection.
     :param block_timeout: seconds after which a step that has not returned counts as blocked
@@ -415,7 +423,8 @@ class Lockstep:
         to reuse; a killed session is closed anyway.
     """
 
-    def __init__(self, sessions: Mapping[str, Connection], *, monitor: Connection | None = None,
+    def __init__(self, sessions: Mapping[str, rig.Connection], *,
+                 monitor: rig.Connection | None = None,
                  block_timeout: float = 1.0, server_detection: bool = True,
                  cancelled: Callable[[], bool] | None = None,
                  keep_sessions: bool = False) -> None:
@@ -582,7 +591,7 @@ class Lockstep:
         its socket down."""
         session.killed = True
         if self.monitor is not None:
-            with contextlib.suppress(DatabaseError):
+            with contextlib.suppress(rig.DatabaseError):
                 self.monitor.execute(f"KILL {int(session.thread_id)}")
                 return
         session.connection.abort()

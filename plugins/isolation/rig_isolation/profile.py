@@ -1,8 +1,9 @@
 """Profiles: an expected matrix, level → test → result, in TOML or JSON.
 
-``--expect FILE`` compares the observed matrix with a profile; ``--save-profile FILE`` writes the
-observed one. An ``about`` table (which server and settings produced it) is kept for people and
-ignored by the comparison. A bare name (``mariadb-10.11``) means a profile shipped with the plugin.
+``--isolation-expect FILE`` compares the observed matrix with a profile;
+``--isolation-save-profile FILE`` writes the observed one. An ``about`` table (which server and
+settings produced it) is kept for people and ignored by the comparison. A bare name
+(``mariadb-10.11``) means a profile shipped with the plugin.
 """
 
 from __future__ import annotations
@@ -125,7 +126,8 @@ def dumps(matrix: Matrix, about: Mapping[str, Any], *, as_json: bool) -> str:
     if as_json:
         return json.dumps({ABOUT: dict(about), **matrix}, indent=2) + "\n"
     lines = ["# rig isolation profile: level -> test -> observed result",
-             "# (prevented | anomaly | unsupported | error). Use with: rig --expect FILE", "",
+             "# (prevented | anomaly | unsupported | error). Use with:",
+             "# rig --plugin isolation --isolation-expect FILE", "",
              f"[{ABOUT}]"]
     lines += [f"{key} = {_toml_value(value)}" for key, value in about.items()]
     for level, tests in matrix.items():

@@ -17,6 +17,7 @@ from rig_isolation.catalog import (
     Observation,
     Rows,
 )
+from rig_isolation.lockstep import Lockstep, LockstepResult, Step, StepResult, StepStatus
 
 TABLE = "test"
 
@@ -53,15 +54,18 @@ class Environment:
     sessions are opened, and how blocked steps are detected."""
 
     monitor: rig.Connection
-    settings: rig.ConnectionSettings
+    scratch: rig.Scratch
     database: str
     flavor: rig.Flavor
     block_timeout: float
     server_detection: bool
     cancelled: Callable[[], bool]
+    open_session: Callable[[str], rig.Connection]
+    """Opens one more session to the server, in ``database`` (``ctx.open_connection``)."""
     session_ids: set[int] = field(default_factory=set)
-    """Server ids of sessions opened and not yet closed (killed by the clean-up if left)."""
+    """Server ids of every session the run opened (the clean-up kills those still there)."""
     pool: dict[str, rig.Connection] = field(default_factory=dict)
+    table_created: bool = False
 
     @property
     def table(self) -> str:
@@ -69,10 +73,16 @@ class Environment:
         return f"{rig.quote_identifier(self.database)}.{rig.quote_identifier(TABLE)}"
 
     def fresh_table(self) -> None:
-        """Drop and recreate the test table holding (1,10),(2,20)."""
-        engine = "" if self.flavor is rig.Flavor.TIDB else " ENGINE=InnoDB"
-        self.monitor.execute(f"DROP TABLE IF EXISTS {self.table}")
-        self.monitor.execute(f"CREATE TABLE {self.table} (id INT PRIMARY KEY, value INT){engine}")
+        """The test table holding just (1,10),(2,20), as if new: created (as the run's scratch
+        data) before the first test, emptied with ``TRUNCATE`` (a new table underneath, no
+        leftover row versions) before the others."""
+        if self.table_created:
+            self.monitor.execute(f"TRUNCATE TABLE {self.table}")
+        else:
+            engine = "" if self.flavor is rig.Flavor.TIDB else " ENGINE=InnoDB"
+            self.scratch.create_table(self.monitor, self.database, TABLE,
+                                      f"(id INT PRIMARY KEY, value INT){engine}")
+            self.table_created = True
         self.monitor.execute(f"INSERT INTO {self.table} VALUES (1, 10), (2, 20)")
 
     def final_rows(self) -> Rows | None:
@@ -84,14 +94,8 @@ class Environment:
         return [(int(i), int(v)) for i, v in rows]
 
     def _open(self, name: str) -> rig.Connection:
-        try:
-            connection = rig.Connection(rig.open_raw(self.settings), self.settings, name)
-        except Exception as exc:
-            raise rig.ConnectError(
-                f"cannot open session {name} to {self.settings.address}: {exc}",
-                hint="the server may limit connections (max_connections)") from exc
+        connection = self.open_session(name)
         self.session_ids.add(connection.server_thread_id)
-        connection.execute(f"USE {rig.quote_identifier(self.database)}")
         return connection
 
     def _alive(self, connection: rig.Connection) -> bool:
@@ -115,44 +119,38 @@ class Environment:
             for name in names:
                 connection = self.pool.get(name)
                 if connection is not None and not self._alive(connection):
-                    self._discard(name)
-
-    def _discard(self, name: str) -> None:
-        connection = self.pool.pop(name)
-        with contextlib.suppress(Exception):
-            self.session_ids.discard(connection.server_thread_id)
-        connection.close()
+                    self.pool.pop(name).close()
 
     def close(self) -> None:
         """Close every pooled session."""
         for name in list(self.pool):
-            self._discard(name)
+            self.pool.pop(name).close()
 
 
 def _level_sql(level: str) -> str:
     return level.replace("-", " ").upper()
 
 
-def setup_steps(test: AnomalyTest, level: str, variant: Variant) -> list[rig.Step]:
+def setup_steps(test: AnomalyTest, level: str, variant: Variant) -> list[Step]:
     """Each session, in order: its settings, the isolation level, ``begin``."""
     steps = []
     for session in test.sessions:
         if variant.snapshot_isolation is not None:
-            steps.append(rig.Step(session, "set session innodb_snapshot_isolation = "
-                                  f"{variant.snapshot_isolation}"))
-        steps.append(rig.Step(session,
-                              f"set session transaction isolation level {_level_sql(level)}"))
-        steps.append(rig.Step(session, variant.begin))
+            steps.append(Step(session, "set session innodb_snapshot_isolation = "
+                              f"{variant.snapshot_isolation}"))
+        steps.append(Step(session,
+                          f"set session transaction isolation level {_level_sql(level)}"))
+        steps.append(Step(session, variant.begin))
     return steps
 
 
-def body_steps(test: AnomalyTest) -> list[rig.Step]:
+def body_steps(test: AnomalyTest) -> list[Step]:
     """The test's steps with the table name filled in."""
     table = rig.quote_identifier(TABLE)
-    return [rig.Step(s.session, s.sql.format(t=table), s.label) for s in test.steps]
+    return [Step(s.session, s.sql.format(t=table), s.label) for s in test.steps]
 
 
-def evidence(steps: list[rig.StepResult], detection: str) -> dict[str, Any]:
+def evidence(steps: list[StepResult], detection: str) -> dict[str, Any]:
     """The reads, blocks, errors and hangs of a run, for the report."""
     return {
         "reads": [{"step": s.index, "session": s.session, "sql": s.sql,
@@ -165,13 +163,13 @@ def evidence(steps: list[rig.StepResult], detection: str) -> dict[str, Any]:
         "errors": [{"step": s.index, "session": s.session, "sql": s.sql,
                     "code": s.error_code, "message": s.error_message,
                     "aborted_transaction": s.aborted}
-                   for s in steps if s.status is rig.StepStatus.ERROR],
+                   for s in steps if s.status is StepStatus.ERROR],
         "skipped": [{"step": s.index, "session": s.session, "sql": s.sql,
                      "reason": s.skipped_reason}
-                    for s in steps if s.status is rig.StepStatus.SKIPPED],
+                    for s in steps if s.status is StepStatus.SKIPPED],
         "hangs": [{"step": s.index, "session": s.session, "sql": s.sql,
                    "seconds": round(s.blocked_s or 0.0, 4)}
-                  for s in steps if s.status is rig.StepStatus.HANG],
+                  for s in steps if s.status is StepStatus.HANG],
         "detection": detection,
     }
 
@@ -180,7 +178,7 @@ def run_test(env: Environment, test: AnomalyTest, level: str, variant: Variant) 
     """Run ``test`` at ``level`` from a fresh table and decide from what was observed."""
     start = time.perf_counter()
     env.fresh_table()
-    with env.sessions(test.sessions) as connections, rig.Lockstep(
+    with env.sessions(test.sessions) as connections, Lockstep(
         connections, monitor=env.monitor, block_timeout=env.block_timeout,
         server_detection=env.server_detection, cancelled=env.cancelled, keep_sessions=True,
     ) as lockstep:
@@ -195,7 +193,7 @@ def run_test(env: Environment, test: AnomalyTest, level: str, variant: Variant) 
     return Outcome(result, found, time.perf_counter() - start)
 
 
-def _judge(test: AnomalyTest, setup: rig.LockstepResult, body: rig.LockstepResult | None,
+def _judge(test: AnomalyTest, setup: LockstepResult, body: LockstepResult | None,
            final: Rows | None) -> tuple[str, str]:
     refused = [s for s in setup.errors if s.unsupported]
     if refused:

@@ -1,4 +1,4 @@
-"""The plugin's states: prepare the database, run the matrix, judge it, clean up."""
+"""The plugin's states: claim the database, run the matrix, judge it, clean up."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import rig
 from rig_isolation import profile
 from rig_isolation.catalog import ANOMALY, BY_ID, PREVENTED, UNSUPPORTED, AnomalyTest
 from rig_isolation.matrix import SNAPSHOT_VARIANT, VARIANT_SEPARATOR, deviations, roll_up
-from rig_isolation.runner import TABLE, Environment, Outcome, Variant, run_test
+from rig_isolation.runner import Environment, Outcome, Variant, run_test
 
 
 @dataclass
@@ -54,7 +54,6 @@ class IsolationRun:
 
 
 ENVIRONMENT: rig.Key[Environment] = rig.Key("isolation.environment")
-CREATED: rig.Key[str] = rig.Key("isolation.created_database")
 RUN: rig.Key[IsolationRun] = rig.Key("isolation.run")
 
 
@@ -65,17 +64,17 @@ def database_name(ctx: rig.Context) -> str:
 
 
 def variants(ctx: rig.Context, server: rig.ServerInfo) -> list[Variant]:
-    """The matrix rows' set-ups, from ``--snapshot-isolation`` and ``--txn-mode``."""
-    mode = ctx.config.getoption("txn_mode")
-    snapshot = ctx.config.getoption("snapshot_isolation")
+    """The matrix rows' set-ups, from ``--isolation-snapshot`` and ``--isolation-txn-mode``."""
+    mode = ctx.config.getoption("isolation_txn_mode")
+    snapshot = ctx.config.getoption("isolation_snapshot")
     if mode and server.flavor is not rig.Flavor.TIDB:
-        raise rig.ConfigError(f"--txn-mode {mode} needs TiDB, but the server is "
-                              f"{server.describe()}", hint="drop --txn-mode")
+        raise rig.ConfigError(f"--isolation-txn-mode {mode} needs TiDB, but the server is "
+                              f"{server.describe()}", hint="drop --isolation-txn-mode")
     if snapshot and not server.features.snapshot_isolation_setting:
         raise rig.ConfigError(
-            f"--snapshot-isolation {snapshot} needs innodb_snapshot_isolation (MariaDB "
+            f"--isolation-snapshot {snapshot} needs innodb_snapshot_isolation (MariaDB "
             f"10.6.18, 10.11.8, 11.4 or newer), which {server.describe()} does not have",
-            hint="drop --snapshot-isolation")
+            hint="drop --isolation-snapshot")
     begin = f"begin {mode}" if mode else "begin"
     if snapshot == "both":
         return [Variant("", "OFF", begin),
@@ -98,37 +97,33 @@ def _text(value: Any) -> str:
 
 
 class Prepare:
-    """Checks the options against the server and creates the test database."""
+    """Checks the options against the server and claims the test database (the run's scratch
+    data: created, or taken when it exists and is empty; rig drops what it created at the
+    end)."""
 
     def execute(self, ctx: rig.Context) -> None:
         monitor = ctx.require_connection()
         server = ctx.server
         assert server is not None, "getting_version runs first"
         rows = variants(ctx, server)
-        database = database_name(ctx)
-        existing = monitor.query(
-            "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s",
-            (database,))
-        strangers = sorted(str(r["name"]) for r in existing if str(r["name"]) != TABLE)
-        if strangers:
-            raise rig.ConfigError(
-                f"database {database!r} exists and holds other tables "
-                f"({', '.join(strangers[:3])}); the isolation plugin drops its database at the "
-                "end", hint="choose another --isolation-database")
-        monitor.execute(f"CREATE DATABASE IF NOT EXISTS {rig.quote_identifier(database)}")
-        ctx.data[CREATED] = database
-        detection = ctx.config.getoption("block_detection")
+        claimed = ctx.scratch.database(monitor, database_name(ctx),
+                                       option="--isolation-database")
+        database = claimed.name
+        detection = ctx.config.getoption("isolation_block_detection")
+        block_timeout = float(ctx.config.getoption("isolation_block_timeout"))
         ctx.data[ENVIRONMENT] = Environment(
-            monitor=monitor, settings=ctx.settings, database=database, flavor=server.flavor,
-            block_timeout=float(ctx.config.getoption("block_timeout")),
-            server_detection=detection == "server", cancelled=lambda: ctx.cancelled)
+            monitor=monitor, scratch=ctx.scratch, database=database, flavor=server.flavor,
+            block_timeout=block_timeout, server_detection=detection == "server",
+            cancelled=lambda: ctx.cancelled,
+            open_session=lambda name: _open_session(ctx, database, name))
         facts: dict[str, Any] = {
             "flavor": server.flavor.value,
             "version": server.version_text,
             "version_string": server.version_string,
             "default_isolation": server.default_isolation,
             "database": database,
-            "block_timeout_s": float(ctx.config.getoption("block_timeout")),
+            "database_created": claimed.created,
+            "block_timeout_s": block_timeout,
             "block_detection": detection,
         }
         if server.features.snapshot_isolation_setting:
@@ -138,16 +133,17 @@ class Prepare:
                                                 for v in rows]
         if server.flavor is rig.Flavor.TIDB:
             facts["tidb_txn_mode"] = _variable(monitor, "tidb_txn_mode")
-            facts["txn_mode"] = ctx.config.getoption("txn_mode") or "server default"
+            facts["txn_mode"] = ctx.config.getoption("isolation_txn_mode") or "server default"
         lock_wait = _variable(monitor, "innodb_lock_wait_timeout")
         if lock_wait is not None and lock_wait.isdigit() and \
                 float(lock_wait) <= facts["block_timeout_s"]:
-            ctx.log.warning("--block-timeout {} is not below the server's "
+            ctx.log.warning("--isolation-block-timeout {} is not below the server's "
                             "innodb_lock_wait_timeout ({} s): where the server cannot say a "
                             "step waits on a lock, it may fail with 1205 first",
                             facts["block_timeout_s"], lock_wait)
         ctx.data[RUN] = IsolationRun(server=facts)
-        ctx.log.info("isolation tests in database {} on {}", database, server.describe())
+        ctx.log.info("isolation tests in database {} ({}) on {}", database,
+                     "created" if claimed.created else "existing, empty", server.describe())
 
 
 class TestIsolation:
@@ -158,8 +154,8 @@ class TestIsolation:
         run = ctx.data[RUN]
         server = ctx.server
         assert server is not None
-        levels = list(dict.fromkeys(ctx.config.getoption("levels")))
-        tests = [BY_ID[name] for name in dict.fromkeys(ctx.config.getoption("tests"))]
+        levels = list(dict.fromkeys(ctx.config.getoption("isolation_levels")))
+        tests = [BY_ID[name] for name in dict.fromkeys(ctx.config.getoption("isolation_tests"))]
         start = time.perf_counter()
         try:
             self._run(ctx, env, run, tests, levels, server)
@@ -191,11 +187,12 @@ class TestIsolation:
 
 
 class Judge:
-    """One check per (level, test); with ``--expect`` a mismatch fails; ``--save-profile``."""
+    """One check per (level, test); with ``--isolation-expect`` a mismatch fails;
+    ``--isolation-save-profile``."""
 
     def execute(self, ctx: rig.Context) -> None:
         run = ctx.data[RUN]
-        expect = ctx.config.getoption("expect")
+        expect = ctx.config.getoption("isolation_expect")
         expected: profile.Matrix = {}
         if expect:
             expected = profile.load(expect)
@@ -218,7 +215,7 @@ class Judge:
                 else:
                     verdict = rig.Verdict.ERROR
                 ctx.check(f"{level}/{test}", verdict, detail, duration_s=outcome.duration_s)
-        save = ctx.config.getoption("save_profile")
+        save = ctx.config.getoption("isolation_save_profile")
         if save and ctx.connection_id == "c1":
             server = run.server
             about = {"produced_by": "rig --plugin isolation",
@@ -233,36 +230,55 @@ class Judge:
 
 
 class CleanUp:
-    """Kills sessions left behind and drops the test database (unless ``--keep-tables``);
-    runs after a failure or Ctrl-C too."""
+    """Closes the run's sessions and kills those still on the server (a step blocked when
+    Ctrl-C came would otherwise hold its locks until the server's lock wait timeout, and the
+    drop of the database behind them); runs after a failure or Ctrl-C too. It drops nothing:
+    rig drops the run's scratch data at the end (unless ``--keep-tables``)."""
 
     def execute(self, ctx: rig.Context) -> None:
         env = ctx.data.get(ENVIRONMENT)
-        database = ctx.data.get(CREATED)
-        if database is None:
+        if env is None:
             return
-        keep = bool(ctx.config.getoption("keep_tables"))
-        if env is not None:
-            env.close()
-        connection = self._connection(ctx)
+        env.close()
+        if not env.session_ids:
+            return
         try:
-            for thread_id in sorted(env.session_ids if env else ()):
-                with contextlib.suppress(rig.DatabaseError):
-                    connection.execute(f"KILL {int(thread_id)}")
-            if keep:
-                ctx.log.info("kept database {} (--keep-tables)", database)
-            else:
-                connection.execute(f"DROP DATABASE IF EXISTS {rig.quote_identifier(database)}")
-        finally:
-            if connection is not ctx.connection:
-                connection.close()
+            connection = self._connection(ctx)
+        except rig.ConnectError as exc:
+            ctx.log.warning("cannot look for sessions of the run left on the server: {}", exc)
+            return
+        for thread_id in sorted(self._still_there(connection, env.session_ids)):
+            with contextlib.suppress(rig.DatabaseError):
+                connection.execute(f"KILL {int(thread_id)}")
+                ctx.log.debug("killed session {}, still on the server", thread_id)
+
+    @staticmethod
+    def _still_there(connection: rig.Connection, ids: set[int]) -> set[int]:
+        """Which of ``ids`` the server still lists (all of them if it cannot say)."""
+        marks = ", ".join(["%s"] * len(ids))
+        try:
+            rows = connection.query_rows(
+                f"SELECT ID FROM information_schema.PROCESSLIST WHERE ID IN ({marks})",
+                sorted(ids))[1]
+        except rig.DatabaseError:
+            return set(ids)
+        return {int(row[0]) for row in rows}
 
     @staticmethod
     def _connection(ctx: rig.Context) -> rig.Connection:
-        """The run's connection if it still works (Ctrl-C shuts it down), else a new one."""
+        """The run's connection if it still works (Ctrl-C shuts it down), else a new one
+        (closed by rig when the connection's workflow ends)."""
         if ctx.connection is not None:
             with contextlib.suppress(Exception):
                 ctx.connection.raw.ping(reconnect=False)
                 return ctx.connection
-        return rig.Connection(rig.open_raw(ctx.settings), ctx.settings, ctx.connection_id)
+        return ctx.open_connection()
 
+
+def _open_session(ctx: rig.Context, database: str, name: str) -> rig.Connection:
+    """One more session for the lockstep driver (``ctx.open_connection``: retry and circuit
+    breaker; rig closes it at the end and shuts it down on Ctrl-C)."""
+    connection = ctx.open_connection(database=database)
+    ctx.log.debug("session {} is {} (server id {})", name, connection.id,
+                  connection.server_thread_id)
+    return connection

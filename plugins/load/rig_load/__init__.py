@@ -1,9 +1,9 @@
 """rig's load plugin: sysbench-style workloads (point-select, read-only, read-write, insert,
 update-index) run by every connection of the run, with ramp-up, think time, an open-loop
-``--rate``, HDR latency percentiles and per-interval lines.
+``--load-rate``, HDR latency percentiles and per-interval lines.
 
-Other plugins add workloads with the ``rig_load_workloads`` hook (see
-:mod:`rig_load.hookspecs`) and :class:`Workload`.
+Other plugins add workloads with the ``load_workloads`` hook (see :mod:`rig_load.hookspecs`)
+and :class:`Workload`.
 """
 
 from __future__ import annotations
@@ -17,24 +17,18 @@ import rig
 from rig_load import hookspecs, options, report, states
 from rig_load.workloads import BUILTIN, Tables, Workload
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["Tables", "Workload"]
 
 PLUGIN = options.PLUGIN
 
 
-class _Hooks:
-    """The run's plugin manager, kept from ``rig_addhooks`` to ask for workloads later."""
-
-    pluginmanager: pluggy.PluginManager | None = None
-
-
 def workloads(config: rig.Config) -> dict[str, Workload]:
-    """The built-in workloads and those the selected plugins add, by name."""
+    """The built-in workloads and those the selected plugins add (hook ``load_workloads``),
+    by name."""
     found: dict[str, Workload] = {}
-    manager = _Hooks.pluginmanager
-    lists = manager.hook.rig_load_workloads(config=config) if manager else []
-    for workload in (w for group in [BUILTIN, *lists] for w in group):
+    added: list[list[Workload]] = config.hook.load_workloads(config=config)
+    for workload in (w for group in [BUILTIN, *added] for w in group):
         if workload.name in found:
             raise rig.PluginError(f"two plugins add the load workload {workload.name!r}",
                                   hint="rename one of them")
@@ -45,7 +39,6 @@ def workloads(config: rig.Config) -> dict[str, Workload]:
 @rig.hookimpl
 def rig_addhooks(pluginmanager: pluggy.PluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
-    _Hooks.pluginmanager = pluginmanager
 
 
 @rig.hookimpl

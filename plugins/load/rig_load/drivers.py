@@ -1,4 +1,4 @@
-"""``--driver``: how the load workers open their connections — PyMySQL (rig's own driver,
+"""``--load-driver``: how the load workers open their connections — PyMySQL (rig's own driver,
 pure Python) or mysqlclient (``MySQLdb``, a C driver: less client CPU per query).
 
 Both raise exceptions whose ``args`` are ``(code, message)``, so :func:`rig.classify` sorts
@@ -43,12 +43,19 @@ def mysqlclient_available() -> bool:
     return True
 
 
-def load(name: str) -> Driver:
-    """The driver called ``name`` (one of :data:`NAMES`; checked by the options)."""
+PYMYSQL_ERRORS: tuple[type[BaseException], ...] = (pymysql.err.Error, OSError)
+"""What a PyMySQL connection raises when a query or the connection fails."""
+
+
+def load(name: str, connector: rig.Connector | None = None) -> Driver:
+    """The driver called ``name`` (one of :data:`NAMES`; checked by the options). PyMySQL
+    connections are opened by ``connector`` (the run's ``ctx.connector`` in rig's process; a
+    worker process builds its own :class:`rig.Connector`): TLS as ``--ssl-mode`` asks, one
+    attempt — the worker retries itself."""
     if name == "mysqlclient":
         mysqldb = importlib.import_module("MySQLdb")
         return Driver(name, (mysqldb.Error, OSError), _connect_mysqlclient)
-    return Driver(name, (pymysql.err.Error, OSError), rig.open_raw)
+    return Driver(name, PYMYSQL_ERRORS, (connector or rig.Connector()).open_raw)
 
 
 def _connect_mysqlclient(settings: rig.ConnectionSettings) -> Any:

@@ -1,8 +1,9 @@
 """Hooks the load plugin adds, so that other plugins can add workloads.
 
-A plugin that adds workloads implements ``rig_load_workloads`` and is selected together with
-the load plugin (``--plugin load,myworkloads``); its workloads are then valid values of
-``--workload``.
+A plugin that adds workloads implements ``load_workloads`` and is selected together with the
+load plugin (``--plugin load,myworkloads``); its workloads are then valid values of
+``--load-workload``. The load plugin calls the hook as ``config.hook.load_workloads(config=...)``
+(one call reaching every selected plugin that implements it).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ if TYPE_CHECKING:
 
 
 @rig.hookspec
-def rig_load_workloads(config: rig.Config) -> list[Workload]:
-    """Return workloads to add to ``--workload``.
+def load_workloads(config: rig.Config) -> list[Workload]:
+    """Return workloads to add to ``--load-workload``.
 
     :param config: the run's :class:`rig.Config`.
     :returns: a list of :class:`rig_load.Workload`.
@@ -34,7 +35,7 @@ def rig_load_workloads(config: rig.Config) -> list[Workload]:
             return event
 
         @rig.hookimpl
-        def rig_load_workloads():
+        def load_workloads():
             return [Workload("count", "SELECT COUNT(*) per event", make_event, reads=1)]
     """
     raise NotImplementedError  # pragma: no cover - a specification only

@@ -1,4 +1,4 @@
-"""``--processes P``: the workers run in P worker processes (threads inside each), so the
+"""``--load-processes P``: the workers run in P worker processes (threads inside each), so the
 client's CPU work is spread over every core instead of one interpreter's GIL.
 
 The coordinator's connections still run the workflow (prepare, barrier, cleanup); during the
@@ -75,7 +75,7 @@ def child_main(job: Job, out: Any, start: Any, stop: Any) -> None:
     logger.configure(extra={"conn": "-", "state": "-"})
     logger.add(lambda message: out.put(("log", str(message).rstrip())), level="WARNING",
                format="{extra[conn]} {message}")
-    driver = drivers.load(job.driver)
+    driver = drivers.load(job.driver, rig.Connector())  # this process's own connector
     links = [DriverLink(spec.id, spec.settings, spec.database, driver,
                         log=logger.bind(conn=spec.id, state="load_running"),
                         cancelled=stop.is_set) for spec in job.workers]

@@ -1,16 +1,14 @@
-"""Showing a load run while it goes: on a terminal one live line, rewritten every interval
-(elapsed, QPS, TPS, p95/p99, errors); elsewhere (a pipe, a file) sysbench-like interval
-lines on the log."""
+"""Showing a load run while it goes, through the run's terminal (:class:`rig.Terminal`): where
+it can show a live block (stderr is a terminal, default output settings), one live line
+replaced every interval (elapsed, QPS, TPS, p95/p99, errors); elsewhere (a pipe, a file, ``-q``,
+``--log-level``, a JSON log) sysbench-like interval lines on the log."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol
 
 import rig
-
-_CLEAR_LINE = "\r\x1b[2K"
 
 
 class Progress(Protocol):
@@ -20,7 +18,7 @@ class Progress(Protocol):
         """Show one closed interval (a record of ``sections.load.intervals``)."""
 
     def close(self) -> None:
-        """The run is over."""
+        """The run is over (called once or more; also after a failure or Ctrl-C)."""
 
 
 def interval_line(record: dict[str, Any]) -> str:
@@ -52,44 +50,39 @@ class IntervalLines:
 
 
 class LiveLine:
-    """For a terminal: one line rewritten in place (carriage return, clear line) after every
-    interval, ended with a newline when the run is over."""
+    """For a terminal: the run's live block, one line replaced after every interval (the
+    terminal cuts it to its width), ended when the run is over. Should the terminal refuse
+    the live block, the interval goes to the log instead."""
 
-    def __init__(self, stream: TextIO, total_s: float) -> None:
-        self.stream = stream
+    def __init__(self, terminal: rig.Terminal, log: Callable[[str], None],
+                 total_s: float) -> None:
+        self.terminal = terminal
         self.total_s = total_s
+        self._log = log
         self._errors = 0
         self._shown = False
 
-    def interval(self, record: dict[str, Any]) -> None:
-        self._errors += record["errors"]
-        line = (f"load [ {record['t_s']:g}s / {self.total_s:g}s ] thds: {record['threads']} "
+    def live_text(self, record: dict[str, Any]) -> str:
+        """The live line for ``record`` (errors counted since the start)."""
+        return (f"load [ {record['t_s']:g}s / {self.total_s:g}s ] thds: {record['threads']} "
                 f"qps: {record['qps']:.0f} tps: {record['tps']:.0f} "
                 f"p95: {_ms(record['p95_ms'])} ms p99: {_ms(record['p99_ms'])} ms "
                 f"errors: {self._errors}" + (" (ramp-up)" if record["ramp_up"] else ""))
-        width = max(40, shutil.get_terminal_size((120, 24)).columns - 1)
-        self.stream.write(_CLEAR_LINE + line[:width])
-        self.stream.flush()
-        self._shown = True
+
+    def interval(self, record: dict[str, Any]) -> None:
+        self._errors += record["errors"]
+        if self.terminal.live(self.live_text(record)):
+            self._shown = True
+        else:
+            self._log(interval_line(record))
 
     def close(self) -> None:
         if self._shown:
-            self.stream.write("\n")
-            self.stream.flush()
             self._shown = False
+            self.terminal.end_live()
 
 
-def choose(config: rig.Config, stream: TextIO, log: Callable[[str], None],
-           total_s: float) -> Progress:
-    """The live line when ``stream`` is a terminal and the log is plain text at the default
-    level or more; interval lines on the log otherwise."""
-    live = (_isatty(stream) and config.getoption("quiet") == 0
-            and config.getoption("log_format") == "text" and not config.getoption("log_level"))
-    return LiveLine(stream, total_s) if live else IntervalLines(log)
-
-
-def _isatty(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
+def choose(terminal: rig.Terminal, log: Callable[[str], None], total_s: float) -> Progress:
+    """The live line when the run's terminal can show one; interval lines on the log
+    otherwise."""
+    return LiveLine(terminal, log, total_s) if terminal.can_live else IntervalLines(log)

@@ -73,7 +73,8 @@ def summary_lines(data: dict[str, Any], write: Callable[[str], None]) -> None:
     """sysbench-like closing lines."""
     if data["qps"] is None:
         if data["prepare_only"]:
-            write(f"load: prepared {data['tables']} table(s) of {data['table_size']} rows")
+            write(f"load: prepared {data['tables']} table(s) of {data['table_size']} rows, "
+                  "kept for --load-skip-prepare")
         return
     latency = data["latency_ms"]
     write(f"load: {data['workload']} · {data['connections']} connection(s) · "

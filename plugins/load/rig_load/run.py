@@ -1,6 +1,6 @@
 """The run shared by every connection: it collects each connection's interval samples, shows
-each interval as it closes (:mod:`rig_load.progress`), and keeps the totals (an HDR histogram of the
-measured window, errors, reconnection gaps)."""
+each interval as it closes (:mod:`rig_load.progress`), and keeps the totals (an HDR histogram
+of the measured window, errors, reconnection gaps)."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ class LoadRun:
         self.failures: dict[str, str] = {}
         """Why a worker stopped early (a worker process died), by connection id."""
         self.pool: Any = None
-        """The :class:`~rig_load.processes.ProcessPool` with ``--processes``, else ``None``."""
+        """The :class:`~rig_load.processes.ProcessPool` with ``--load-processes``, else ``None``."""
         self._finished_events = {worker: threading.Event() for worker in plan.order}
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._report_loop, name="rig-load-reporter",
@@ -113,16 +113,17 @@ class LoadRun:
         return self._finished_events[worker].wait(timeout)
 
     def close(self) -> None:
-        """Stop the worker processes and the reporter (after an interrupted run) and print
-        what is pending."""
+        """Stop the worker processes and the reporter (also after a failure or Ctrl-C), show
+        what is pending and end the live line. Idempotent."""
         if self.pool is not None:
             self.pool.close()
         self._done.set()
         self._thread.join()
+        self._progress.close()
 
     @property
     def measured_s(self) -> float:
-        """How long the measured window lasted (shorter than ``--duration`` if interrupted)."""
+        """How long the measured window lasted (shorter than ``--load-duration`` if interrupted)."""
         plan = self.plan
         stop = plan.end if self.stopped_at is None else min(plan.end, self.stopped_at)
         return max(stop - plan.steady_start, 1e-9)

@@ -9,7 +9,6 @@ samples.
 
 from __future__ import annotations
 
-import sys
 import time
 
 import rig
@@ -21,12 +20,19 @@ from rig_load.run import LoadRun, WorkerStats
 from rig_load.worker import ContextLink, DriverLink, Link, Worker
 from rig_load.workloads import Workload
 
-MEMBERS = "load.members"
-"""Shared: connection id → server address, for every connection that began the load states."""
-SETTINGS = "load.settings"
+MEMBERS: rig.Key[dict[str, str]] = rig.Key("load.members")
+"""Shared: connection id → server address, for every connection that began the load states
+and has not cleaned up yet."""
+SETTINGS: rig.Key[dict[str, rig.ConnectionSettings]] = rig.Key("load.settings")
 """Shared: connection id → its :class:`rig.ConnectionSettings` (for worker processes)."""
-RUN = "load.run"
+NEXT_TABLE: rig.Key[dict[str, int]] = rig.Key("load.next_table")
+"""Shared: server address → the last table number a connection of that server took."""
+PREPARE_FAILED: rig.Key[str] = rig.Key("load.prepare_failed")
+"""Shared: the connection on which preparing failed (then no connection runs the load)."""
+RUN: rig.Key[LoadRun] = rig.Key("load.run")
+"""Shared: the run every connection joins."""
 PREPARED = "load.prepared"
+"""The barrier after preparing."""
 START_DELAY_S = 0.01
 
 RUN_KEY: rig.Key[LoadRun] = rig.Key("load.run")
@@ -37,68 +43,88 @@ PREPARING, WARMING_UP, RUNNING, CLEANING_UP = (
     "load_preparing", "load_warming_up", "load_running", "load_cleaning_up")
 
 
-def _created_key(address: str) -> str:
-    return f"load.created_database.{address}"
-
-
 class Preparing:
-    """Creates the database when needed and the tables, shared out between the connections
-    of each server (with ``--skip-prepare`` it checks they exist); then waits until every
-    running connection is ready."""
+    """Claims the database when ``--database`` is not given and creates the tables as scratch
+    data, shared out between the connections of each server (with ``--load-skip-prepare`` it
+    checks they exist and uses them as they are); then waits until every running connection is
+    ready. When preparing failed anywhere, no connection runs the load."""
 
     def __init__(self, options: LoadOptions) -> None:
         self.options = options
 
     def execute(self, ctx: rig.Context) -> str | None:
         connection = ctx.require_connection()
-        address = ctx.settings.address
-        with ctx.shared.lock() as values:
-            values.setdefault(MEMBERS, {})[ctx.connection_id] = address
-            values.setdefault(SETTINGS, {})[ctx.connection_id] = ctx.settings
-        database = ctx.settings.database or DEFAULT_DATABASE
-        if not ctx.settings.database:
-            quoted = rig.quote_identifier(database)
-            if connection.execute(f"CREATE DATABASE IF NOT EXISTS {quoted}"):
-                ctx.shared.set(_created_key(address), True)
-            connection.execute(f"USE {quoted}")
-        ctx.data[DATABASE_KEY] = database
-        while (number := ctx.shared.update(f"load.next_table.{address}",
-                                           lambda n: (n or 0) + 1)) <= self.options.tables:
-            if self.options.skip_prepare:
-                schema.check_table(connection, database, number)
-                continue
-            began = time.perf_counter()
-            schema.create_table(connection, number, self.options.table_size)
-            ctx.log.info("prepared {}.{} ({} rows) in {:.2f}s", database,
-                         schema.table_name(number), self.options.table_size,
-                         time.perf_counter() - began)
+        with ctx.shared.lock() as store:
+            store.setdefault(MEMBERS, {})[ctx.connection_id] = ctx.settings.address
+            store.setdefault(SETTINGS, {})[ctx.connection_id] = ctx.settings
+        try:
+            self._prepare(ctx, connection)
+        except Exception:
+            ctx.shared.set(PREPARE_FAILED, ctx.connection_id)
+            raise
         ctx.shared.wait_all_ready(PREPARED)
+        failed = ctx.shared.get(PREPARE_FAILED)
+        if failed is not None:
+            ctx.log.warning("not running the load: preparing failed on {} (see its error)",
+                            failed)
+            return CLEANING_UP
         return CLEANING_UP if self.options.prepare_only else None
+
+    def _prepare(self, ctx: rig.Context, connection: rig.Connection) -> None:
+        options = self.options
+        database = ctx.settings.database or DEFAULT_DATABASE
+        ctx.data[DATABASE_KEY] = database
+        if options.skip_prepare:
+            schema.check_tables(connection, database, options.tables)
+        else:
+            if not ctx.settings.database:
+                ctx.scratch.database(connection, database, option="--database")
+            while (number := self._next_table(ctx)) <= options.tables:
+                if ctx.shared.get(PREPARE_FAILED) is not None or ctx.cancelled:
+                    break
+                began = time.perf_counter()
+                schema.create_table(ctx.scratch, connection, database, number,
+                                    options.table_size)
+                ctx.log.info("prepared {}.{} ({} rows) in {:.2f}s", database,
+                             schema.table_name(number), options.table_size,
+                             time.perf_counter() - began)
+        if not ctx.settings.database:
+            connection.execute(f"USE {rig.quote_identifier(database)}")
+
+    @staticmethod
+    def _next_table(ctx: rig.Context) -> int:
+        """The next table number for a connection of this server to create."""
+        with ctx.shared.lock() as store:
+            taken = store.setdefault(NEXT_TABLE, {})
+            number = taken.get(ctx.settings.address, 0) + 1
+            taken[ctx.settings.address] = number
+            return number
 
 
 class WarmingUp:
     """Joins the run (the first connection here fixes its timeline) and waits for this
-    connection's turn in ``--ramp-up``."""
+    connection's turn in ``--load-ramp-up``."""
 
     def __init__(self, options: LoadOptions, workload: Workload) -> None:
         self.options = options
         self.workload = workload
 
     def execute(self, ctx: rig.Context) -> None:
-        run: LoadRun = ctx.shared.update(RUN, lambda existing: existing or self._new_run(ctx))
+        run = ctx.shared.update(RUN, lambda existing: existing or self._new_run(ctx))
         ctx.data[RUN_KEY] = run
-        start = run.plan.start_of(ctx.connection_id)
-        while not ctx.cancelled and (wait := start - time.perf_counter()) > 0:
-            time.sleep(min(wait, 0.2))
+        wait = run.plan.start_of(ctx.connection_id) - time.perf_counter()
+        if wait > 0:
+            ctx.wait(wait)  # ends early on Ctrl-C
 
     def _new_run(self, ctx: rig.Context) -> LoadRun:
         options = self.options
-        order = natural_order(list(ctx.shared.get(MEMBERS, {})))
+        members = ctx.shared.get(MEMBERS) or {}
+        order = natural_order(list(members))
         pool = self._start_processes(ctx, order) if options.processes > 1 else None
         plan = Plan(time.perf_counter() + START_DELAY_S, options.ramp_up, options.duration,
                     options.report_interval, tuple(order))
         log = ctx.log.bind(conn="load", state=RUNNING)
-        shown = progress.choose(ctx.config, sys.stderr, lambda line: log.info(line),
+        shown = progress.choose(ctx.terminal, lambda line: log.info(line),
                                 options.ramp_up + options.duration)
         run = LoadRun(plan, self.workload, shown)
         if pool is not None:
@@ -155,20 +181,20 @@ class Running:
                 link.close()
 
     def _link(self, ctx: rig.Context) -> Link:
-        """The coordinator's PyMySQL connection, or a new one through ``--driver``."""
+        """The coordinator's PyMySQL connection, or a new one through ``--load-driver``."""
         database = ctx.data[DATABASE_KEY]
         if self.options.driver == "pymysql":
             return ContextLink(ctx, database)
-        driver = drivers.load(self.options.driver)
+        driver = drivers.load(self.options.driver, ctx.connector)
         try:
             return DriverLink(ctx.connection_id, ctx.settings, database, driver, log=ctx.log,
                               cancelled=lambda: ctx.cancelled)
         except driver.errors as exc:
-            raise rig.DatabaseError(exc, operation=f"connect with --driver {driver.name}",
+            raise rig.DatabaseError(exc, operation=f"connect with --load-driver {driver.name}",
                                     connection_id=ctx.connection_id) from None
 
     def _follow(self, ctx: rig.Context, run: LoadRun) -> WorkerStats:
-        """With ``--processes`` this connection's worker runs in a worker process: wait for
+        """With ``--load-processes`` this connection's worker runs in a worker process: wait for
         it, and end in error if its process died."""
         while not run.wait_finished(ctx.connection_id, 0.2):
             if ctx.cancelled:
@@ -181,35 +207,25 @@ class Running:
 
 
 class CleaningUp:
-    """Leaves the run; the last connection of each server drops the tables (and the database
-    it created) unless they are kept."""
+    """Leaves the run: hands over this connection's figures; the last connection to leave
+    closes the run (worker processes, the reporter, the live line). The tables and the database
+    the run created are scratch data: the core drops them at the end of the run unless
+    ``--keep-tables``."""
 
     def __init__(self, options: LoadOptions) -> None:
         self.options = options
 
     def execute(self, ctx: rig.Context) -> None:
-        with ctx.shared.lock() as values:
-            members = values.get(MEMBERS, {})
-            address = members.pop(ctx.connection_id, None)
-            last = address is not None and address not in members.values()
-            run = values.get(RUN)
-            created = bool(values.get(_created_key(str(address))))
-        if run is not None:
-            run.finish(ctx.data.get(STATS_KEY) or WorkerStats(ctx.connection_id))
-        database = ctx.data.get(DATABASE_KEY)
-        if not last or database is None or self.options.keeps_tables:
+        with ctx.shared.lock() as store:
+            members = store.get(MEMBERS) or {}
+            members.pop(ctx.connection_id, None)
+            last = not members
+            run = store.get(RUN)
+        if run is None:
             return
-        tables = self.options.tables
-
-        def drop(connection: rig.Connection) -> None:
-            if created:
-                connection.execute(f"DROP DATABASE IF EXISTS {rig.quote_identifier(database)}")
-            else:
-                schema.drop_tables(connection, database, tables)
-
-        ctx.retry(drop, operation="drop the load tables")
-        ctx.log.info("dropped {}", f"database {database}" if created else
-                     f"{database}.sbtest1..{tables}")
+        run.finish(ctx.data.get(STATS_KEY) or WorkerStats(ctx.connection_id))
+        if last:
+            run.close()
 
 
 def register(registry: rig.StateRegistry, options: LoadOptions, workload: Workload) -> None:
@@ -217,8 +233,9 @@ def register(registry: rig.StateRegistry, options: LoadOptions, workload: Worklo
     registry.add_state(PREPARING, Preparing(options),
                        description="create and fill sbtest1..N (or check them), wait for all")
     registry.add_state(WARMING_UP, WarmingUp(options, workload),
-                       description="wait for this connection's turn in --ramp-up")
+                       description="wait for this connection's turn in --load-ramp-up")
     registry.add_state(RUNNING, Running(options),
-                       description="run the workload for --duration, timing every event")
+                       description="run the workload for --load-duration, timing every "
+                       "event")
     registry.add_state(CLEANING_UP, CleaningUp(options), cleanup=True,
-                       description="drop the tables unless kept")
+                       description="finish the run's figures and end the live line")

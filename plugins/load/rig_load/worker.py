@@ -63,7 +63,7 @@ class ContextLink:
         self.ctx = ctx
         self.id = ctx.connection_id
         self.database = database
-        self.errors = drivers.load("pymysql").errors
+        self.errors = drivers.PYMYSQL_ERRORS
 
     @property
     def log(self) -> Any:
@@ -85,7 +85,7 @@ class ContextLink:
 
 class DriverLink:
     """A :class:`Link` with its own connection through ``driver`` (a worker process's
-    workers, and ``--driver mysqlclient``); reconnecting opens a new one."""
+    workers, and ``--load-driver mysqlclient``); reconnecting opens a new one."""
 
     def __init__(self, worker_id: str, settings: rig.ConnectionSettings, database: str,
                  driver: drivers.Driver, *, log: Any, cancelled: Callable[[], bool]) -> None:
@@ -243,12 +243,12 @@ class Worker:
     def _failed(self, exc: BaseException, progress: int) -> bool:
         """Count a failed event; reconnect when the connection is gone. Returns whether to go
         on; raises after :data:`MAX_ERROR_STREAK` permanent errors in a row."""
+        if self.link.cancelled:  # rig shut the session down (Ctrl-C): not the server's error
+            return False
         error = rig.DatabaseError(exc, operation=f"{self.workload.name} event",
                                   connection_id=self.stats.id)
         self.stats.errors[(error.error_class.value, error.code)] += 1
         self._interval_errors += 1
-        if self.link.cancelled:
-            return False
         if error.error_class is rig.ErrorClass.RECONNECT:
             return self._reconnect(error)
         if self.workload.transactional:

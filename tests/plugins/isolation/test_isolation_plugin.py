@@ -20,6 +20,8 @@ import rig_isolation
 from rig.testing import RigRun, RigRunner
 from rig_isolation import profile
 from rig_isolation.catalog import ANOMALY_CODES, TEST_IDS
+from rig_isolation.lockstep import parse_innodb_status
+from rig_isolation.workflow import ENVIRONMENT
 
 from isolation_helpers import eventually, objects_in, query, server_state
 
@@ -245,6 +247,37 @@ def test_clean_up_runs_after_a_failure(rig_runner: RigRunner, state: State) -> N
     assert "isolation_cleaning_up" in states
 
 
+def _kills(server: Any) -> int:
+    return int(query(server, "SHOW GLOBAL STATUS LIKE 'Com_kill'")[0][1])
+
+
+def test_clean_up_kills_a_session_the_run_left_on_the_server(rig_runner: RigRunner,
+                                                             rig_server: Any,
+                                                             state: State) -> None:
+    """A session of the run's still on the server when the clean-up starts (as after Ctrl-C
+    in a blocked step), holding a row lock in the test table: the clean-up kills it."""
+    left: list[int] = []
+
+    class LeavesASession:
+        @rig.hookimpl
+        def rig_state_enter(self, ctx: rig.Context, state: str) -> None:
+            if state == "isolation_cleaning_up":
+                env = ctx.data[ENVIRONMENT]
+                session = ctx.open_connection(database=env.database)
+                session.execute("BEGIN")
+                session.execute("UPDATE test SET value = 0 WHERE id = 1")
+                env.session_ids.add(session.server_thread_id)
+                left.append(session.server_thread_id)
+
+    kills_before = _kills(rig_server)
+    run = _isolation(rig_runner, "--plugin", "leaves", "--isolation-levels", "read-committed",
+                     "--isolation-tests", "g0", plugins=[("leaves", LeavesASession())])
+    assert run.exit_code == 0, run.output
+    assert len(left) == 1 and left[0] not in state()[1]
+    assert _kills(rig_server) >= kills_before + 1
+    assert "rig_isolation" not in state()[0]
+
+
 def test_snapshot_isolation_both_runs_the_matrix_twice(rig_runner: RigRunner) -> None:
     run = _isolation(rig_runner, "--isolation-levels", "repeatable-read",
                      "--isolation-tests", "p4", "--isolation-snapshot", "both")
@@ -360,8 +393,9 @@ def test_ctrl_c_stops_the_run_and_cleans_up(rig_server: Any, state: State,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
     def blocked_step() -> bool:
-        return bool(query(rig_server, "SELECT 1 FROM information_schema.INNODB_TRX "
-                          "WHERE trx_state = 'LOCK WAIT' AND trx_query LIKE '%rig-lockstep%'"))
+        # SHOW ENGINE INNODB STATUS is live; INNODB_TRX is a cache that polling keeps stale.
+        waits = parse_innodb_status(query(rig_server, "SHOW ENGINE INNODB STATUS"))
+        return any("rig-lockstep" in text for _thread, text in waits)
 
     try:
         assert eventually(blocked_step, timeout=60)
