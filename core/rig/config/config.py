@@ -56,7 +56,7 @@ class Config:
 
     @property
     def hook(self) -> Any:
-        """The pluggy hook relay: ``config.hook.rig_load_workloads(config=config)``."""
+        """The pluggy hook relay: ``config.hook.load_workloads(config=config)``."""
         return self.pluginmanager.hook
 
     def getoption(self, name: str, default: Any = None) -> Any:

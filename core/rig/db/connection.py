@@ -45,34 +45,19 @@ class Connector:
         """One attempt at a PyMySQL connection; raises the driver's exceptions (see
         :func:`rig.db.explain.explain`). For code that needs the bare driver (a load worker's
         hot loop); everything else uses :meth:`open`."""
-        kwargs: dict[str, Any] = {
-            "host": settings.host,
-            "port": settings.port,
-            "user": settings.user,
-            "password": settings.password.reveal() if settings.password else "",
-            "connect_timeout": settings.connect_timeout,
-            # connect_timeout covers only the TCP connect; bound the handshake too, so a port
-            # that accepts but never greets cannot hang rig (lifted again below).
-            "read_timeout": settings.connect_timeout,
-            "write_timeout": settings.connect_timeout,
-            "autocommit": True,
-            "charset": "utf8mb4",
-            "local_infile": False,
-        }
+        return self._connect(settings)[0]
+
+    def _connect(self, settings: ConnectionSettings
+                 ) -> tuple[pymysql.connections.Connection, socket.socket]:
         if self.tls.plain_only(settings):
-            raw = pymysql.connect(ssl_disabled=True, **kwargs)
-        else:
-            try:
-                raw = pymysql.connect(ssl=self.tls.for_settings(settings), **kwargs)
-            except pymysql.err.OperationalError as exc:
-                if settings.ssl_mode is not SslMode.PREFERRED or \
-                        error_code(exc) != _NO_TLS_ON_SERVER:
-                    raise
-                self.tls.remember_no_tls(settings)
-                raw = pymysql.connect(ssl_disabled=True, **kwargs)
-        raw._read_timeout = None  # queries may legitimately run long (locks, DDL, monitors)
-        raw._write_timeout = None
-        return raw
+            return _connect(settings, None)
+        try:
+            return _connect(settings, self.tls.for_settings(settings))
+        except pymysql.err.OperationalError as exc:
+            if settings.ssl_mode is not SslMode.PREFERRED or error_code(exc) != _NO_TLS_ON_SERVER:
+                raise
+            self.tls.remember_no_tls(settings)
+            return _connect(settings, None)
 
     def open(self, settings: ConnectionSettings, connection_id: str, *, state: str | None = None,
              on_retry: Callable[[BaseException, int], None] | None = None,
@@ -80,15 +65,61 @@ class Connector:
         """A :class:`Connection`, retrying transient failures (refused while the server
         starts, too many connections) with backoff behind the server's circuit breaker, until
         ``cancelled`` is set; a final failure is one :class:`rig.ConnectError` line (exit 5)."""
+        def attempt(_number: int) -> Connection:
+            raw, sock = self._connect(settings)
+            return Connection(raw, settings, connection_id, sock=sock)
+
         try:
             return call_with_retry(
-                lambda _attempt: Connection(self.open_raw(settings), settings, connection_id),
+                attempt,
                 operation=f"connect to {settings.address}", policy=self.retry_policy,
                 breaker=self.breakers.for_server(settings.address), on_retry=on_retry,
                 connection_id=connection_id, state=state, cancelled=cancelled,
             )
         except DatabaseError as exc:
             raise explain(exc, settings) from exc
+
+
+def _connect(settings: ConnectionSettings, tls: ssl.SSLContext | None
+             ) -> tuple[pymysql.connections.Connection, socket.socket]:
+    """Open the TCP connection and log in, the handshake bounded by ``connect_timeout`` (a port
+    that accepts but never greets cannot hang rig) while queries afterwards may take as long as
+    they take (locks, DDL, monitors): PyMySQL's own ``read_timeout`` would bound both, so a
+    watchdog shuts the socket down if the login is not done in time."""
+    raw = pymysql.connect(
+        host=settings.host, port=settings.port, user=settings.user,
+        password=settings.password.reveal() if settings.password else "",
+        connect_timeout=settings.connect_timeout, autocommit=True, charset="utf8mb4",
+        local_infile=False, defer_connect=True,
+        **({"ssl": tls} if tls is not None else {"ssl_disabled": True}))
+    try:
+        sock = socket.create_connection((settings.host, settings.port), settings.connect_timeout)
+    except OSError as exc:  # worded and numbered as PyMySQL words a failed connect
+        raise pymysql.err.OperationalError(
+            2003, f"Can't connect to MySQL server on {settings.host!r} ({exc})") from exc
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+    watchdog = threading.Timer(settings.connect_timeout, expire)
+    watchdog.start()
+    try:
+        raw.connect(sock)
+    except pymysql.err.Error as exc:
+        sock.close()
+        if expired.is_set():
+            raise pymysql.err.OperationalError(
+                2013, f"timed out after {settings.connect_timeout:g}s waiting for the server "
+                "to log us in") from exc
+        raise
+    finally:
+        watchdog.cancel()
+    return raw, sock
 
 
 def quote_identifier(name: str) -> str:
@@ -111,13 +142,16 @@ class TlsInfo:
 
 class Connection:
     """A database connection of a run: PyMySQL underneath (``raw``), rows as dicts, and errors
-    raised as :class:`rig.DatabaseError` with the operation, connection id and state."""
+    raised as :class:`rig.DatabaseError` with the operation, connection id and state. Open one
+    with ``ctx.open_connection()`` or :meth:`Connector.open`, which also hand it its TCP socket
+    (``sock``), so that :meth:`abort` can unblock it from another thread."""
 
     def __init__(self, raw: pymysql.connections.Connection, settings: ConnectionSettings,
-                 connection_id: str) -> None:
+                 connection_id: str, *, sock: socket.socket | None = None) -> None:
         self.raw = raw
         self.settings = settings
         self.id = connection_id
+        self._sock = sock
         self.state: str | None = None
         """The state the owning machine is in, for error context."""
 
@@ -167,12 +201,12 @@ class Connection:
         return rows[0][0] if rows else None
 
     def tls(self) -> TlsInfo | None:
-        """The TLS version and cipher in use, or ``None`` for a plain connection."""
-        sock = getattr(self.raw, "_sock", None)
-        if isinstance(sock, ssl.SSLSocket):
-            cipher = sock.cipher()
-            return TlsInfo(sock.version() or "?", cipher[0] if cipher else "?")
-        return None
+        """The TLS version and cipher of this session as the server reports them
+        (``Ssl_version``, ``Ssl_cipher``), or ``None`` for a plain connection."""
+        _names, rows = self.query_rows("SHOW SESSION STATUS LIKE 'Ssl\\_%'")
+        status = {str(name).lower(): str(value or "") for name, value in rows}
+        version, cipher = status.get("ssl_version", ""), status.get("ssl_cipher", "")
+        return TlsInfo(version, cipher) if version or cipher else None
 
     def close(self) -> None:
         """Close politely; never raises."""
@@ -180,11 +214,11 @@ class Connection:
             self.raw.close()
 
     def abort(self) -> None:
-        """Shut the socket down from another thread, unblocking a query in progress."""
-        sock = getattr(self.raw, "_sock", None)
-        if sock is not None:
+        """Shut the socket down from another thread, unblocking a query in progress (a no-op
+        for a connection made without its socket)."""
+        if self._sock is not None:
             with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+                self._sock.shutdown(socket.SHUT_RDWR)
 
 
 def _operation(sql: str) -> str:
