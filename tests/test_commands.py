@@ -81,3 +81,17 @@ def test_command_name_clashes_cost_the_later_plugin_its_command(rig_runner: RigR
     assert clash.exit_code == 0
     assert "plugin 'two' failed in rig_register_commands: command 'check' is added by both one " \
         "and two: name commands after their plugin" in clash.stderr
+
+
+def test_a_commands_typed_argument_shows_the_reason(rig_runner: RigRunner) -> None:
+    def counted(invocation: rig.Invocation) -> int:
+        parser = rig.ArgumentParser("rig counted")
+        parser.add_argument("--count", type=rig.types.positive_int)
+        parser.parse(invocation)
+        return 0
+
+    run = rig_runner.run("counted", "--count", "0", plugins=[("c", adds("counted", counted))],
+                         report=False)
+    assert run.exit_code == 4
+    assert run.stderr == "rig: error: rig counted: argument --count: invalid value '0': must be " \
+        "a whole number of at least 1: see rig counted --help\n"

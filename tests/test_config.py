@@ -165,7 +165,7 @@ def test_print_config_lists_settings_only_with_real_defaults(rig_runner: RigRunn
     names = [line.split(" = ")[0] for line in run.stdout.splitlines()]
     for command_only in ("help", "version", "p", "print-config", "config"):
         assert command_only not in names
-    assert effective(run.stdout, "host") == "host = 127.0.0.1  # default"
+    assert effective(run.stdout, "host") == "host = 127.0.0.1:4000  # default"
     assert effective(run.stdout, "port") == "port = 4000  # default"
     assert effective(run.stdout, "keep-tables") == "keep-tables = false  # default"
 
@@ -230,3 +230,25 @@ def test_required_and_unset_options_say_how_to_set_them(rig_runner: RigRunner) -
     assert run.stderr == "rig: error: argument --needy-target: not set: name the table to " \
         "check: give --needy-target VALUE, set RIG_NEEDY_TARGET, or needy-target = ... in " \
         "rig.toml\n"
+
+
+_OPENED: list[str] = []
+
+
+def _count_opens(event: str, args: tuple[object, ...]) -> None:
+    if event == "open" and args and str(args[0]).endswith("read-once.toml"):
+        _OPENED.append(str(args[0]))
+
+
+def test_the_config_file_is_read_once_per_run(rig_runner: RigRunner, tmp_path: Path) -> None:
+    import sys
+
+    path = tmp_path / "read-once.toml"
+    path.write_text("[basic]\nping-count = 2\n")
+    sys.addaudithook(_count_opens)  # audit hooks cannot be removed; this one only counts
+    _OPENED.clear()
+    run = rig_runner.run_on_server("--config", str(path))
+    assert run.exit_code == 0, run.stderr
+    assert run.section("basic")["c1"]["latency_ms"]["count"] == 2
+    opened = list(_OPENED)
+    assert opened == [str(path)]

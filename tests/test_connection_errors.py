@@ -189,3 +189,24 @@ def test_a_query_may_run_longer_than_the_connect_timeout(rig_runner: RigRunner) 
     assert run.exit_code == 0, run.stderr
     assert run.report is not None
     assert {"name": "slow_query", "verdict": "pass"}.items() <= run.report["checks"][-1].items()
+
+
+def test_losing_the_server_mid_run_exits_5(rig_runner: RigRunner) -> None:
+    """The server goes away while a state works; the retry cannot reconnect: exit 5, one line
+    naming the server."""
+    box = rig.Sandbox()
+    box.start()
+    try:
+        def lose_it(ctx: rig.Context) -> None:
+            box.stop()
+            ctx.retry(lambda connection: connection.scalar("SELECT 1"), operation="select 1")
+
+        plugin = make_plugin(
+            rig_register_states=lambda registry: registry.add_state("lose_losing", lose_it))
+        run = rig_runner.run("--host", box.address, "--user", box.user, "--retry-attempts", "2",
+                             "--plugin", "lose", plugins=[("lose", plugin)])
+    finally:
+        box.stop()
+    assert run.exit_code == 5, run.stderr
+    assert_one_error_line(run.stderr, f"connection refused by {box.address}")
+    assert run.report is not None and run.report["connections"][0]["error"]["exit_code"] == 5

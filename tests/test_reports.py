@@ -229,10 +229,30 @@ def test_timeline_events_reach_the_json_report_and_the_observers(rig_runner: Rig
 
     plugin = types.SimpleNamespace(rig_register_states=rig.hookimpl(rig_register_states),
                                    rig_timeline_event=rig.hookimpl(rig_timeline_event))
-    run = rig_runner.run_on_server("--plugin", "probe", plugins=[("probe", plugin)])
+    junit = rig_runner.workdir / "timeline.xml"
+    run = rig_runner.run_on_server("--plugin", "probe", "--junit-xml", str(junit),
+                                   plugins=[("probe", plugin)])
     assert run.exit_code == 0, run.stderr
     assert seen == ["probe.fault:start:probe:c1", "probe.fault:end:probe:c1"]
+    assert "timeline: 2 event(s)" in run.stdout
+    assert "s c1 probe.fault start: a fault begins" in run.stdout
+    system_out = ET.parse(junit).getroot().find("system-out")
+    assert system_out is not None and "c1 probe.fault end: a fault ends" in (system_out.text or "")
     assert run.report is not None
     first, second = run.report["timeline"]
     assert first["detail"] == "a fault begins" and first["data"] == {"kind": "kill"}
     assert 0 <= first["at_s"] <= second["at_s"]
+
+
+def test_timeline_data_must_be_json(rig_runner: RigRunner) -> None:
+    def emitting(ctx: rig.Context) -> None:
+        ctx.event("probe.odd", data={"when": object()})
+
+    def rig_register_states(registry: rig.StateRegistry) -> None:
+        registry.add_state("probe_emitting", emitting)
+
+    plugin = types.SimpleNamespace(rig_register_states=rig.hookimpl(rig_register_states))
+    run = rig_runner.run_on_server("--plugin", "probe", plugins=[("probe", plugin)])
+    assert run.exit_code == 3
+    assert "raised TypeError: the data of timeline event 'probe.odd'.when is a object, not a " \
+           "JSON type" in run.stderr

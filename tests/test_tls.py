@@ -37,7 +37,8 @@ def test_tls_is_used_and_reported(tls_runner: RigRunner, mode: str) -> None:
 
 def test_verify_identity_with_the_right_ca(tls_runner: RigRunner, tls_server: Sandbox) -> None:
     assert tls_server.tls_files is not None
-    run = tls_runner.run_on_server("--ssl-mode", "verify-identity", "--ssl-ca", str(tls_server.tls_files.ca))
+    run = tls_runner.run_on_server("--ssl-mode", "verify-identity", "--ssl-ca",
+                                   str(tls_server.tls_files.ca))
     assert run.exit_code == 0, run.stderr
 
 

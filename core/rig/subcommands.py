@@ -28,6 +28,15 @@ class ArgumentParser(argparse.ArgumentParser):
         super().__init__(prog=prog, add_help=False, allow_abbrev=False, **kwargs)
         self.add_argument("-h", "--help", action="store_true", help="show this help and exit")
 
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        """:meth:`argparse.ArgumentParser.add_argument`; a ``type=`` that raises
+        ``ValueError`` has its reason shown (``--count: invalid value '0': must be a whole
+        number of at least 1``), as rig's own options do."""
+        convert = kwargs.get("type")
+        if callable(convert):
+            kwargs["type"] = _with_reason(convert)
+        return super().add_argument(*args, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message}", hint=f"see {self.prog} --help")
 
@@ -38,6 +47,17 @@ class ArgumentParser(argparse.ArgumentParser):
             invocation.stdout.write(self.format_help())
             return None
         return self.parse_args(invocation.args)
+
+
+def _with_reason(convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        try:
+            return convert(text)
+        except (ValueError, TypeError) as exc:
+            raise argparse.ArgumentTypeError(
+                f"invalid value {text!r}: {exc or 'not accepted'}") from None
+
+    return parse
 
 
 @dataclass(frozen=True)

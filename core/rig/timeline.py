@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from rig.jsontypes import json_problem
+
 
 class EventKind(StrEnum):
     """An instant, or the start or end of a period (a fault, a phase)."""
@@ -69,7 +71,11 @@ class Timeline:
     def add(self, name: str, *, source: str, connection: str | None = None,
             kind: EventKind | str = EventKind.INSTANT, detail: str = "",
             data: Mapping[str, Any] | None = None) -> TimelineEvent:
-        """Record an event now and tell the ``rig_timeline_event`` observers."""
+        """Record an event now and tell the ``rig_timeline_event`` observers. ``data`` must hold
+        JSON types only (a ``TypeError`` says where it does not)."""
+        problem = json_problem(dict(data or {}), f"the data of timeline event {name!r}")
+        if problem:
+            raise TypeError(problem)
         event = TimelineEvent(name, self._clock() - self._began, source, connection,
                               EventKind(kind), detail, dict(data or {}))
         with self._lock:

@@ -58,7 +58,11 @@ def junit_xml(result: RunResult) -> str:
     for error in result.errors:
         case = ET.SubElement(suite, "testcase", name="run", classname="rig.run")
         ET.SubElement(case, "error", message=error.message).text = error.message
-    suite.set("tests", str(len(suite)))
+    if result.timeline:
+        ET.SubElement(suite, "system-out").text = "\n".join(
+            f"{e.at_s:.3f}s {e.connection or '-'} {e.name} {e.kind.value}: {e.detail}"
+            for e in result.timeline)
+    suite.set("tests", str(len(suite.findall("testcase"))))
     suite.set("errors", str(len(suite.findall("testcase/error"))))
     ET.indent(suite)
     return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"

@@ -4,6 +4,8 @@ line. ``-p no:terminal`` or ``-qq`` leaves only the ``rig: error:`` lines."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rig.config.config import Config
 from rig.engine.results import RunErrorInfo, RunResult, Verdict
 from rig.hookcall import call_each
@@ -49,6 +51,7 @@ def summary(result: RunResult, config: Config, terminal: Terminal) -> None:
                           write=write, terminal=terminal):
         if call.error is not None:
             result.errors.append(RunErrorInfo.from_error(call.error))
+    timeline_lines(result, write)
     if not config.selected_plugins:
         write(BASIC_NOTE)
     counts = ", ".join(f"{result.count(v)} {name}" for v, name in (
@@ -56,6 +59,24 @@ def summary(result: RunResult, config: Config, terminal: Terminal) -> None:
         (Verdict.ERROR, "errors")) if result.count(v) or v is Verdict.PASS)
     status = "interrupted" if result.interrupted else f"exit {int(result.exit_code)}"
     write(f"result: {counts} in {result.duration_s:.2f}s ({status})")
+
+
+TIMELINE_SHOWN = 20
+
+
+def timeline_lines(result: RunResult, write: Callable[[str], None]) -> None:
+    """The run's timeline events: one line each, the first :data:`TIMELINE_SHOWN` of them."""
+    events = result.timeline
+    if not events:
+        return
+    write(f"timeline: {len(events)} event(s)")
+    for event in events[:TIMELINE_SHOWN]:
+        where = f" {event.connection}" if event.connection else ""
+        kind = "" if event.kind == "instant" else f" {event.kind}"
+        write(f"    {event.at_s:8.3f}s{where} {event.name}{kind}"
+              + (f": {event.detail}" if event.detail else ""))
+    if len(events) > TIMELINE_SHOWN:
+        write(f"    … {len(events) - TIMELINE_SHOWN} more in --report-json")
 
 
 def _ms(seconds: float) -> str:

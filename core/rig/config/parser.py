@@ -168,6 +168,8 @@ class OptionParser:
             config_file_parser_class=TomlParser,
             config_file_open_func=lambda path: io.StringIO(),
             ignore_unknown_config_file_keys=True,
+            add_config_file_help=False,  # rig's epilog says it, with the config file too
+            add_env_var_help=False,
             formatter_class=argparse.RawDescriptionHelpFormatter,
             allow_abbrev=False,
         )

@@ -297,6 +297,8 @@ def call_with_retry(
         exc.attempt = max(exc.attempt, attempt_number)
         exc.operation = exc.operation or operation
         raise
+    except RigError:  # already one line with its exit code (a reconnect that failed: exit 5)
+        raise
     except Exception as exc:
         raise DatabaseError(exc, attempt=attempt_number, **context) from exc
     raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover

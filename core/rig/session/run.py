@@ -25,6 +25,7 @@ from rig.engine.states import StateRegistry
 from rig.errors import ExitCode, PluginError, RigError, most_severe
 from rig.hookcall import call, call_each
 from rig.host.manager import PluginHost
+from rig.jsontypes import json_problem
 from rig.session.bootstrap import (
     Bootstrap,
     bootstrap,
@@ -68,27 +69,6 @@ class HookObservers:
 
     def state_exit(self, ctx: Context, state: str, outcome: StateOutcome) -> None:
         call(self.pm, "rig_state_exit", ctx=ctx, state=state, outcome=outcome)
-
-
-def json_problem(value: Any, where: str) -> str | None:
-    """Where ``value`` holds something that is not JSON (``None`` when it is all JSON)."""
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return None
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                return f"{where} has the key {key!r}, a {type(key).__name__}, not a string"
-            problem = json_problem(item, f"{where}.{key}")
-            if problem:
-                return problem
-        return None
-    if isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            problem = json_problem(item, f"{where}[{index}]")
-            if problem:
-                return problem
-        return None
-    return f"{where} is a {type(value).__name__}, not a JSON type"
 
 
 class Session:

@@ -162,9 +162,13 @@ class RigRunner:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Remove loguru's default stderr sink (see the module's docstring)."""
+    """Register the ``tidb_standin`` marker; remove loguru's default stderr sink (see the
+    module's docstring)."""
     from loguru import logger
 
+    config.addinivalue_line(
+        "markers", "tidb_standin: runs against the mysql-mimic TiDB protocol stand-in "
+        "(rig.testing.tidb_standin), not a real TiDB")
     with contextlib.suppress(ValueError):
         logger.remove(0)
 
