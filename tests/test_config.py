@@ -233,6 +233,7 @@ def test_required_and_unset_options_say_how_to_set_them(rig_runner: RigRunner) -
 
 
 _OPENED: list[str] = []
+_HOOKED: list[bool] = []
 
 
 def _count_opens(event: str, args: tuple[object, ...]) -> None:
@@ -245,7 +246,9 @@ def test_the_config_file_is_read_once_per_run(rig_runner: RigRunner, tmp_path: P
 
     path = tmp_path / "read-once.toml"
     path.write_text("[basic]\nping-count = 2\n")
-    sys.addaudithook(_count_opens)  # audit hooks cannot be removed; this one only counts
+    if not _HOOKED:  # audit hooks cannot be removed: one per process (pytest may run twice)
+        sys.addaudithook(_count_opens)
+        _HOOKED.append(True)
     _OPENED.clear()
     run = rig_runner.run_on_server("--config", str(path))
     assert run.exit_code == 0, run.stderr

@@ -14,6 +14,7 @@ Two ways to call:
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,17 +27,10 @@ from rig.errors import ConnectError, PluginError, RigError, UsageError, code_loc
 def blame(caller: pluggy.HookCaller, exc: BaseException) -> str | None:
     """The plugin whose implementation of ``caller``'s hook raised ``exc``: the innermost
     frame of the traceback that runs one of the hook's implementations (wrappers included)."""
-    owners: dict[Any, str] = {}
-    for impl in caller.get_hookimpls():
-        code = getattr(impl.function, "__code__", None)
-        if code is not None:
-            owners[code] = impl.plugin_name
-    found = None
-    tb = exc.__traceback__
-    while tb is not None:
-        found = owners.get(tb.tb_frame.f_code, found)
-        tb = tb.tb_next
-    return found
+    owners = {impl.function.__code__: impl.plugin_name for impl in caller.get_hookimpls()}
+    found = [owners[frame.f_code] for frame, _line in traceback.walk_tb(exc.__traceback__)
+             if frame.f_code in owners]
+    return found[-1] if found else None
 
 
 def failure(hook_name: str, plugin: str | None, exc: BaseException) -> RigError:
@@ -80,39 +74,38 @@ class PluginCall:
 def call_each(pm: pluggy.PluginManager, hook_name: str, *, order: Sequence[str] = (),
               only: Collection[str] | None = None, before: Callable[[str], None] | None = None,
               **kwargs: Any) -> list[PluginCall]:
-    """Call ``hook_name`` once per implementing plugin (wrappers around each call).
+    """Call ``hook_name`` (not a ``firstresult`` hook: rig has none) once per implementing
+    plugin, wrappers around each call.
 
     :param order: plugin names to call in this order, after the implementing plugins not named
         in it (which keep pluggy's order); empty for pluggy's order throughout.
     :param only: call only these plugins (default: every implementing plugin).
     :param before: called with each plugin's name just before its call (to attribute what the
         call adds, e.g. options, to that plugin).
-    :returns: one :class:`PluginCall` per implementing plugin, in call order; a failure is in
-        ``error``, never raised (``KeyboardInterrupt`` excepted).
+    :returns: one :class:`PluginCall` per implementing plugin, in call order, with the value
+        it returned; a failure is in ``error``, never raised (``KeyboardInterrupt`` excepted).
     """
     caller: pluggy.HookCaller = getattr(pm.hook, hook_name)
     impls = [impl for impl in reversed(caller.get_hookimpls())
              if not (impl.wrapper or impl.hookwrapper)
              and (only is None or impl.plugin_name in only)]
-    if order:
-        rank = {name: index for index, name in enumerate(order)}
-        impls.sort(key=lambda impl: rank.get(impl.plugin_name, -1))
+    rank = {name: index for index, name in enumerate(order)}
+    impls = [impl for impl in impls if impl.plugin_name not in rank] + sorted(
+        (impl for impl in impls if impl.plugin_name in rank),
+        key=lambda impl: rank[impl.plugin_name])
     plugins = [impl.plugin for impl in caller.get_hookimpls()
                if not (impl.wrapper or impl.hookwrapper)]
-    firstresult = bool(caller.spec and caller.spec.opts.get("firstresult"))
     calls = []
     for impl in impls:
         subset = pm.subset_hook_caller(hook_name, [p for p in plugins if p is not impl.plugin])
         if before is not None:
             before(impl.plugin_name)
         try:
-            value = subset(**kwargs)
+            results = subset(**kwargs)
         except Exception as exc:
             calls.append(PluginCall(impl.plugin_name,
                                     error=failure(hook_name, blame(caller, exc)
                                                   or impl.plugin_name, exc)))
             continue
-        if not firstresult:
-            value = value[0] if value else None
-        calls.append(PluginCall(impl.plugin_name, value))
+        calls.append(PluginCall(impl.plugin_name, results[0] if results else None))
     return calls

@@ -14,8 +14,9 @@ from __future__ import annotations
 import argparse
 import difflib
 import io
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import configargparse
@@ -68,8 +69,6 @@ class Parsed:
     namespace: argparse.Namespace
     sources: Mapping[str, str]
     """dest → ``command line``, ``env RIG_X``, ``config FILE`` or ``default``."""
-    extra: list[str]
-    """Arguments no option took (only a partial parse leaves any)."""
 
 
 def _checked_type(convert: Callable[[str], Any], secret: bool) -> Callable[[str], Any]:
@@ -134,7 +133,12 @@ class OptionParser:
     :param config_file: the run's config file, already read (its values are merged here).
     """
 
-    def __init__(self, *, config_file: ConfigFile | None = None, description: str = "",
+    _argv: Sequence[str] = ()
+    """The arguments of the last parse (for :meth:`scrub`)."""
+    _environ: Mapping[str, str] = MappingProxyType({})
+    """The ``RIG_*`` environment of the last parse (for :meth:`scrub`)."""
+
+    def __init__(self, *, config_file: ConfigFile | None = None, description: str | None = None,
                  usage: str | None = None, epilog: str | None = None) -> None:
         self.config_file = config_file
         self.options: dict[str, OptionInfo] = {}
@@ -142,23 +146,17 @@ class OptionParser:
         self.current_owner = CORE_OWNER
         self._actions: dict[str, argparse.Action] = {}
         self._groups: dict[str, OptionGroup] = {}
-        self._last_sources: dict[str, Any] = {}
-        self._argv: list[str] = []
-        self._environ: Mapping[str, str] = {}
         adapter = self
 
         class TomlParser(configargparse.ConfigFileParser):  # type: ignore[misc]
-            """Hands ConfigArgParse the config file's values (read once, mapped to options)."""
-
-            def get_syntax_description(self) -> str:
-                return "TOML: top-level keys, or keys in a table named after the plugin"
+            """Hands ConfigArgParse the config file's values (read once, mapped to options).
+            (No syntax description: ConfigArgParse's help paragraph is off.)"""
 
             def parse(self, stream: Any) -> dict[str, str | list[str]]:
                 return adapter.config_values()
 
         self._argparser = _ArgParser(
             self,
-            prog="rig",
             description=description,
             usage=usage,
             epilog=epilog,
@@ -189,8 +187,8 @@ class OptionParser:
         self.getgroup(self.current_owner).addoption(*flags, secret=secret, setting=setting,
                                                     **kwargs)
 
-    def add(self, group: Any, owner: str, flags: tuple[str, ...], *, secret: bool = False,
-            setting: bool = True, kwargs: dict[str, Any]) -> None:
+    def add(self, group: Any, owner: str, flags: tuple[str, ...], *, secret: bool,
+            setting: bool, kwargs: dict[str, Any]) -> None:
         """Add an option to ``group`` for ``owner`` (what :meth:`OptionGroup.addoption`
         does); ``setting=False`` gives it no environment variable and no config key."""
         if "type" in kwargs:
@@ -270,17 +268,16 @@ class OptionParser:
         env = {k: v for k, v in environ.items() if k.startswith(ENV_PREFIX)}
         self._argv = list(argv)
         self._environ = env
-        self._last_sources = {}
         namespace, extra = self._argparser.parse_known_args(args=argv, env_vars=env)
         if extra and not partial:
             raise self._unknown_arguments(extra)
-        self._last_sources = self._argparser.get_source_to_settings_dict()
-        sources = {dest: self._source(dest) for dest in self.options}
-        return Parsed(namespace, sources, extra)
+        found = self._argparser.get_source_to_settings_dict()
+        return Parsed(namespace, {dest: self._source(dest, found) for dest in self.options})
 
-    def _source(self, dest: str) -> str:
+    def _source(self, dest: str, found: Mapping[str, Any]) -> str:
+        """Where ``dest``'s value came from, given ConfigArgParse's sources (``found``)."""
         action = self._actions[dest]
-        for source, entries in self._last_sources.items():
+        for source, entries in found.items():
             if source == "environment_variables":
                 for env_name, (env_action, _value) in entries.items():
                     if env_action is action:
@@ -289,7 +286,8 @@ class OptionParser:
                 for _key, (file_action, _value) in entries.items():
                     if file_action is action:
                         return f"config {source.split('|', 1)[1]}"
-        if configargparse.already_on_command_line(self._argv, action.option_strings, "-"):
+        if configargparse.already_on_command_line(self._argv, action.option_strings,
+                                                  self._argparser.prefix_chars):
             return SOURCE_CLI
         return SOURCE_DEFAULT
 
@@ -297,16 +295,16 @@ class OptionParser:
         """An argparse error message with ``(from SOURCE)`` for the option it names."""
         if not message.startswith("argument "):
             return message
-        named = set(message[len("argument "):].split(":", 1)[0].split("/"))
-        dest = next((d for d, info in self.options.items() if named & set(info.flags)), None)
-        if dest is None:
-            return message
-        self._last_sources = self._argparser.get_source_to_settings_dict()
-        return f"{message} (from {self._source(dest)})"
+        named = set(message[len("argument "):].partition(":")[0].split("/"))
+        for dest, info in self.options.items():
+            if named & set(info.flags):
+                found = self._argparser.get_source_to_settings_dict()
+                return f"{message} (from {self._source(dest, found)})"
+        return message
 
     def _unknown_arguments(self, extra: list[str]) -> UsageError:
-        first = extra[0].split("=", 1)[0]
-        close = difflib.get_close_matches(first, self.flags(), n=1, cutoff=0.75)
+        first = extra[0].partition("=")[0]
+        close = difflib.get_close_matches(first, self.flags(), cutoff=0.75)  # best first
         hint = f"did you mean {close[0]}?" if close else "see rig --help"
         return UsageError(self.scrub(f"unrecognized arguments: {' '.join(extra)}"), hint=hint)
 

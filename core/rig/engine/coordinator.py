@@ -99,7 +99,8 @@ class Coordinator:
         try:
             self.machine.run(ctx)
         except Exception as exc:  # a bug in rig: recorded, never a raw thread traceback
-            logger.opt(exception=exc).debug("connection {} crashed", ctx.connection_id)
+            logger.opt(exception=exc).debug("connection {} crashed",  # pragma: no mutate
+                                            ctx.connection_id)
             ctx.result.error = ctx.result.error or RunErrorInfo(
                 f"internal error in connection {ctx.connection_id}: {type(exc).__name__}: "
                 f"{exc}", ctx.state or None, ExitCode.INTERNAL, type(exc).__name__)
@@ -130,5 +131,5 @@ def connection_targets(config: Config) -> list[ConnectionSettings]:
             ssl_mode=config.getoption("ssl_mode"),
             ssl_ca=config.getoption("ssl_ca"),
         )
-        targets.extend([settings] * config.getoption("connections", 1))
+        targets.extend([settings] * config.getoption("connections"))
     return targets

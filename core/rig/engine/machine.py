@@ -50,9 +50,7 @@ class StateMachine:
         try:
             while state not in TERMINAL_STATES:
                 if ctx.cancelled:
-                    ctx.result.error = RunErrorInfo("interrupted", state, ExitCode.INTERRUPTED,
-                                                    "interrupted", tuple(path))
-                    state = ERROR
+                    state = self._fail(ctx, path, state, None)
                     break
                 if len(path) >= self.max_transitions:
                     state = self._fail(ctx, path, state, WorkflowError(
@@ -93,7 +91,7 @@ class StateMachine:
             self.observers.state_enter(ctx, state)
         except Exception as exc:
             error = _observer_error(exc)
-            ctx.log.opt(exception=exc).debug("observer of {} raised", state)
+            ctx.log.opt(exception=exc).debug("observer of {} raised", state)  # pragma: no mutate
             if ctx.result.error is None:
                 self._fail(ctx, path, state, error)
             state = ERROR
@@ -103,6 +101,8 @@ class StateMachine:
         return state
 
     def _run_state(self, ctx: Context, state: str) -> tuple[object, RigError | None]:
+        """Enter ``state`` (observers), run its handler, leave it (observers); returns the
+        handler's next state (``None`` after an error) and the error."""
         spec = self.workflow.spec(state)
         assert spec is not None
         ctx.state = state
@@ -113,19 +113,18 @@ class StateMachine:
         try:
             self.observers.state_enter(ctx, state)
         except Exception as exc:
-            ctx.log.opt(exception=exc).debug("observer of {} raised", state)
+            ctx.log.opt(exception=exc).debug("observer of {} raised", state)  # pragma: no mutate
             ctx.result.states.append(StateRecord(state, 0.0, "error", spec.plugin))
-            return ERROR, _observer_error(exc)
+            return None, _observer_error(exc)
         handler = spec.handler
         error: RigError | None = None
-        next_state: object = None
         try:
             if hasattr(handler, "enter"):
                 handler.enter(ctx)
             next_state = handler.execute(ctx)
         except Exception as exc:
             error = _handler_error(exc, state, spec.plugin)
-            ctx.log.opt(exception=exc).debug("state {} raised", state)
+            ctx.log.opt(exception=exc).debug("state {} raised", state)  # pragma: no mutate
         finally:
             if hasattr(handler, "exit"):
                 try:
@@ -133,24 +132,27 @@ class StateMachine:
                 except Exception as exc:
                     error = error or _handler_error(exc, state, spec.plugin)
         duration = time.perf_counter() - start
-        target = next_state or (None if error else self.workflow.next_after(state))
-        status = "error" if error else "ok"
-        if error is not None and ctx.cancelled:
-            status = "interrupted"
+        target = None if error else next_state or self.workflow.next_after(state)
+        status = "ok" if error is None else "interrupted" if ctx.cancelled else "error"
         ctx.result.states.append(StateRecord(state, duration, status, spec.plugin))
         outcome = StateOutcome(status, duration, target if isinstance(target, str) else None,
-                               str(error) if error else None)
+                               None if error is None else str(error))
         try:
             self.observers.state_exit(ctx, state, outcome)
         except Exception as exc:
-            ctx.log.opt(exception=exc).debug("observer of {} raised", state)
+            ctx.log.opt(exception=exc).debug("observer of {} raised", state)  # pragma: no mutate
             error = error or _observer_error(exc)
+        # pragma: no mutate start
         ctx.log.debug("{} → {} ({:.1f} ms)", state, target if not error else ERROR,
                       duration * 1000)
-        return (ERROR if error else target), error
+        # pragma: no mutate end
+        return target, error
 
-    def _fail(self, ctx: Context, path: list[str], state: str, error: RigError) -> str:
-        if ctx.cancelled:
+    def _fail(self, ctx: Context, path: list[str], state: str, error: RigError | None) -> str:
+        """Record why the connection ends in the ``error`` state: ``error`` — or
+        ``interrupted`` once the run is being interrupted (``error`` is then ``None``, or what
+        the interruption caused). Returns ``error``, the state."""
+        if ctx.cancelled or error is None:
             ctx.result.error = RunErrorInfo("interrupted", state, ExitCode.INTERRUPTED,
                                             "interrupted", tuple(path))
         else:
@@ -158,7 +160,7 @@ class StateMachine:
                 message=str(error), state=state, exit_code=ExitCode(error.exit_code),
                 kind=type(error).__name__, path=tuple(path),
             )
-        ctx.log.debug("ends in error: {}", error)
+        ctx.log.debug("ends in error: {}", error)  # pragma: no mutate
         return ERROR
 
     def _run_cleanups(self, ctx: Context, visited: set[str]) -> None:
@@ -166,7 +168,8 @@ class StateMachine:
         for spec in self.workflow.states:
             if not spec.cleanup or spec.name in visited or spec.plugin not in started:
                 continue  # ran already, or its plugin never started and has nothing to clean
-            ctx.log.info("running cleanup state {} after the failure", spec.name)
+            ctx.log.info("running cleanup state {} after the failure",  # pragma: no mutate
+                         spec.name)
             _next, error = self._run_state(ctx, spec.name)
             if error is not None:
                 ctx.log.error("cleanup state {} failed: {}", spec.name, error)

@@ -63,7 +63,7 @@ class PluginHost:
                 info.status = "disabled"
             self.infos[info.name] = info
         unknown = self._disabled - {
-            normalize(n) for i in self.infos.values() for n in (i.name, i.distribution or "")
+            normalize(n) for i in self.infos.values() for n in (i.name, i.distribution) if n
         }
         for name in sorted(unknown):
             logger.warning("-p no:{0} / --disable-plugin {0}: no such plugin is installed", name)
@@ -77,29 +77,32 @@ class PluginHost:
         return bool(names & self._disabled)
 
     def load(self) -> None:
-        """Import and register every discovered plugin that is not disabled, in name order."""
-        wanted = sorted(n for n, i in self.infos.items() if i.status == "found")
-        if not wanted:
-            return
-        manager = _extension_manager(
-            [self.infos[name].entry_point for name in wanted], names=wanted,
-            on_load_failure_callback=self._on_load_failure,
-            on_missing_entrypoints_callback=self._on_missing,
-        )
-        for extension in manager:
-            self.register(extension.name, extension.plugin, self.infos[extension.name])
+        """Import and register every discovered plugin that is not disabled, in name order.
 
-    def _on_missing(self, names: Iterable[str]) -> None:
-        for name in sorted(names):
+        One stevedore manager per plugin: stevedore reports an import that fails to
+        ``on_load_failure_callback`` — except an ``AssertionError``, which it lets through, and
+        which must cost only that plugin too. (The names stevedore misses are exactly those
+        that failed, so there is no ``on_missing_entrypoints_callback``: its default would log
+        a second line for each.)"""
+        for name in sorted(n for n, i in self.infos.items() if i.status == "found"):
             info = self.infos[name]
-            if info.status == "found":
-                self._fail(info, "its entry point could not be loaded")
+            try:
+                manager = _extension_manager(
+                    [info.entry_point], names=[name],
+                    on_load_failure_callback=self._on_load_failure,
+                    on_missing_entrypoints_callback=None,
+                )
+            except AssertionError as exc:
+                self._fail(info, f"{type(exc).__name__}: {exc}", exc)
+                continue
+            for extension in manager:
+                self.register(name, extension.plugin, info)
 
     def _on_load_failure(self, _manager: Any, entry_point: Any, error: BaseException) -> None:
-        info = self.infos.get(entry_point.name) or PluginInfo(entry_point.name)
-        self._fail(info, f"{type(error).__name__}: {error}", error)
+        self._fail(self.infos[entry_point.name], f"{type(error).__name__}: {error}", error)
 
     def _fail(self, info: PluginInfo, cause: str, error: BaseException | None = None) -> None:
+        cause = "; ".join(line.strip() for line in cause.splitlines())  # one line, always
         info.status = "failed"
         info.error = cause
         fix = (f"reinstall it (pip install --force-reinstall {info.distribution}) or "
@@ -116,9 +119,8 @@ class PluginHost:
         """Unregister a loaded plugin that broke a rule after loading (e.g. an option clash),
         and record it as failed; the other plugins keep working."""
         info = self.infos[name]
-        if info.plugin is not None and self.pm.is_registered(info.plugin):
+        if self.pm.is_registered(info.plugin):
             self.pm.unregister(info.plugin)
-        info.plugin = None
         self._fail(info, cause, error)
 
     def register(self, name: str, plugin: Any, info: PluginInfo | None = None) -> PluginInfo:
@@ -205,13 +207,12 @@ class PluginHost:
 
     def keep_only(self, selected: Iterable[str]) -> None:
         """Unregister every loaded plugin that is neither built-in nor in ``selected``: the
-        later hooks reach only the plugins of this run."""
+        later hooks reach only the plugins of this run. (``infos`` keeps describing what
+        loaded; the run's plugins are ``config.selected_plugins``.)"""
         keep = set(selected)
-        for info in self.loaded(builtins=False):
-            if info.name not in keep and info.plugin is not None:
+        for info in self.loaded():
+            if not info.builtin and info.name not in keep:
                 self.pm.unregister(info.plugin)
-                info.plugin = None
-                info.status = "not selected"
 
     def trace(self) -> None:
         """Log every hook call, with the plugins it reaches, at TRACE (``-vv``)."""
@@ -231,16 +232,16 @@ class PluginHost:
 
 def _extension_manager(entry_points: list[Any], **kwargs: Any) -> Any:
     """stevedore's ``NamedExtensionManager`` over the entry points discovery found: stevedore
-    imports them (name order, failure callbacks), while the list is read fresh each run, so a
-    plugin installed after the process started — by ``rig plugins install`` in a long-lived
-    program, or by a test — is seen without touching stevedore's caches."""
+    imports them (failure callbacks; not invoked on load), while the list is read fresh each
+    run, so a plugin installed after the process started — by ``rig plugins install`` in a
+    long-lived program, or by a test — is seen without touching stevedore's caches."""
     from stevedore import NamedExtensionManager
 
     class Manager(NamedExtensionManager):  # type: ignore[type-arg]
         def list_entry_points(self) -> list[Any]:
             return entry_points
 
-    return Manager(ENTRY_POINT_GROUP, name_order=True, invoke_on_load=False, **kwargs)
+    return Manager(ENTRY_POINT_GROUP, **kwargs)
 
 
 def _raised_in(exc: BaseException, function: Any) -> bool:
@@ -260,7 +261,7 @@ def _hashable(plugin: Any, name: str) -> Any:
     them."""
     if isinstance(plugin, Hashable):
         return plugin
-    module = types.ModuleType(f"rig_in_process_{name}")
+    module = types.ModuleType(name)
     for attribute in dir(plugin):
         if not attribute.startswith("__"):
             setattr(module, attribute, getattr(plugin, attribute))

@@ -105,7 +105,6 @@ def build_parser(host: PluginHost, config_file: ConfigFile | None) -> OptionPars
         order = [info.name for info in sorted(host.loaded(), key=lambda i: not i.builtin)]
         calls = call_each(host.pm, "rig_addoption", order=order, parser=parser,
                           pluginmanager=host.pm, before=_owner_setter(parser))
-        parser.current_owner = "rig"
         failed = [call for call in calls if call.error is not None]
         if not failed:
             break
@@ -142,7 +141,7 @@ def collect_commands(host: PluginHost) -> CommandRegistry:
     for call in call_each(host.pm, "rig_register_commands", order=order, commands=registry,
                           before=before):
         if call.error is not None:
-            logger.error("{}", call.error)
+            logger.error(str(call.error))  # braces in it stay as they are
     return registry
 
 

@@ -27,7 +27,6 @@ from rig.hookcall import call, call_each
 from rig.host.manager import PluginHost
 from rig.jsontypes import json_problem
 from rig.session.bootstrap import (
-    Bootstrap,
     bootstrap,
     build_parser,
     collect_commands,
@@ -94,10 +93,9 @@ class Session:
             if boot.options.help:
                 terminal.line(parser.format_help() + "\n" + commands_help(collect_commands(host)))
                 return int(ExitCode.OK)
-            return self._run(host, parser, boot, terminal)
+            return self._run(host, parser, terminal)
 
-    def _run(self, host: PluginHost, parser: OptionParser, boot: Bootstrap,
-             terminal: Terminal) -> int:
+    def _run(self, host: PluginHost, parser: OptionParser, terminal: Terminal) -> int:
         config = Config(parser.parse(self.args, self.environ), parser, pluginmanager=host.pm,
                         terminal=terminal, environ=self.environ)
         config.timeline.on_event = lambda event: self._timeline_event(host, config, event)
@@ -113,7 +111,6 @@ class Session:
             requested = [DEFAULT_PLUGIN]
         config.selected_plugins = host.resolve(requested)
         host.keep_only(config.selected_plugins)
-        code = ExitCode.OK
         try:
             call(host.pm, "rig_configure", config=config)
             code = self._run_workflow(host, config)
@@ -138,8 +135,6 @@ class Session:
                                 before=before, registry=registry, config=config):
             if result.error is not None:
                 raise result.error
-        for name in config.selected_plugins:
-            host.infos[name].states = registry.states_of(name)
         return registry
 
     def _run_workflow(self, host: PluginHost, config: Config) -> ExitCode:

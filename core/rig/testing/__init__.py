@@ -220,12 +220,13 @@ def rig_runner(tmp_path: Path, rig_server: ServerDSN) -> RigRunner:
     return RigRunner(tmp_path, rig_server)
 
 
-@pytest.fixture
-def tidb_standin() -> Iterator[TidbStandin]:
+@pytest.fixture(name="tidb_standin")
+def tidb_standin_fixture() -> Iterator[TidbStandin]:
     """A TiDB **stand-in** (mysql-mimic, not TiDB) on 127.0.0.1 and a free port, stopped after
     the test; see :mod:`rig.testing.tidb_standin`. Its layouts, privileges and refused
     isolation levels are attributes the test may change (``tidb_standin.import_layout = 21``).
-    Mark such tests ``@pytest.mark.tidb_standin``."""
+    Mark such tests ``@pytest.mark.tidb_standin``. (The function has another name than the
+    fixture, so that importing the submodule ``rig.testing.tidb_standin`` cannot shadow it.)"""
     from rig.testing.tidb_standin import TidbStandin
 
     with TidbStandin() as standin:

@@ -134,8 +134,8 @@ def end_progress(ctx: rig.Context) -> None:
         if mine is None:
             return  # nothing of ours is on screen (the block may be another plugin's)
         if lines:  # others are still populating: keep my last line above theirs
+            ctx.terminal.live(list(lines.values()))  # first, so mine is not redrawn below
             ctx.terminal.line(mine, err=True)
-            ctx.terminal.live(list(lines.values()))
         else:
             # keep=True leaves the last line on screen and moves below it, so what follows
             # (logs, the summary, the shell's prompt) starts on a line of its own.

@@ -262,7 +262,7 @@ def test_each_connection_has_its_own_live_line(rig_server: ServerDSN, tmp_path: 
     assert code == 0, err
     finished = [f"{connection} python_demo: 1200/1200 rows (100%)" for connection in ("c1", "c2")]
     for line in finished:
-        assert err[err.rindex(line) + len(line):].startswith("\n"), repr(err[-300:])
+        assert err[err.rindex(line) + len(line):].startswith("\n"), repr(err)
     # The block was ended: after the last drawing come plain lines only.
     tail = err[max(err.rindex(line) for line in finished):]
     assert "\x1b[" not in tail
