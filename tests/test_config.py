@@ -165,7 +165,7 @@ def test_print_config_lists_settings_only_with_real_defaults(rig_runner: RigRunn
     names = [line.split(" = ")[0] for line in run.stdout.splitlines()]
     for command_only in ("help", "version", "p", "print-config", "config"):
         assert command_only not in names
-    assert effective(run.stdout, "host") == "host = 127.0.0.1:4000  # default"
+    assert effective(run.stdout, "host") == "host = 127.0.0.1  # default"
     assert effective(run.stdout, "port") == "port = 4000  # default"
     assert effective(run.stdout, "keep-tables") == "keep-tables = false  # default"
 

@@ -158,11 +158,27 @@ def test_rig_with_no_options_and_nothing_listening_exits_5(tmp_path: Path) -> No
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 5
     assert_one_error_line(done.stderr, "connection refused by 127.0.0.1:4000",
-                          "give --host HOST:PORT (default 127.0.0.1:4000), or --sandbox")
+                          "give --host HOST:PORT or --port PORT (default 127.0.0.1:4000), "
+                          "or --sandbox")
     bare = subprocess.run([sys.executable, "-m", "rig"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
     assert bare.returncode == 5
     assert_one_error_line(bare.stderr, "connection refused by 127.0.0.1:4000")
+
+
+def test_port_alone_applies_to_the_default_host(rig_runner: RigRunner) -> None:
+    """``rig --port N`` (what a mysql client user types) tests 127.0.0.1:N, not :4000."""
+    server = rig_runner.server
+    assert server is not None
+    if server.host != "127.0.0.1":
+        pytest.skip("the test server is not on 127.0.0.1")
+    run = rig_runner.run("--port", str(server.port), "--user", server.user,
+                         *(["--database", server.database] if server.database else []),
+                         "-p", "no:basic", env=server.rig_env())
+    assert run.exit_code == 0, run.stderr
+    assert run.report is not None
+    [connection] = run.report["connections"]
+    assert (connection["host"], connection["port"]) == ("127.0.0.1", server.port)
 
 
 def test_sandbox_and_host_together_are_a_usage_error(rig_runner: RigRunner) -> None:

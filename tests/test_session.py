@@ -367,7 +367,8 @@ def test_a_server_gone_before_the_end_leaves_the_scratch_data_listed(
     assert run.report["scratch"]["left"] == [left]
     warnings = log_lines(run.stderr, "WARNING")
     assert f"could not drop what the run created at {box.address}: connection refused by " \
-        f"{box.address}: is the server running and listening there? give --host HOST:PORT " \
-        "(default 127.0.0.1:4000), or --sandbox for a throwaway local server" in warnings
+        f"{box.address}: is the server running and listening there? give --host HOST:PORT or " \
+        "--port PORT (default 127.0.0.1:4000), or --sandbox for a throwaway local server" \
+        in warnings
     assert warnings[-1] == f"left behind: {left}; drop them by hand"
     assert json.dumps(run.report["scratch"]["dropped"]) == "[]"

@@ -38,7 +38,8 @@ from rig.errors import ConnectError, UsageError
 from rig.hookspecs import hookimpl
 from rig.secret import Secret
 
-DEFAULT_HOST = HostPort("127.0.0.1", DEFAULT_PORT)
+DEFAULT_HOST = HostPort("127.0.0.1", None)
+"""No port of its own: ``--port`` (default 4000) applies, so ``rig --port 3306`` works."""
 PROMPT = Secret("\x00prompt")
 """``--password`` given without a value: ask on the terminal."""
 SANDBOX: Key[Sandbox] = Key("rig.sandbox")
@@ -76,8 +77,8 @@ def rig_addoption(parser: OptionParser) -> None:
     conn = parser.getgroup("connection")
     conn.addoption("--host", action=_Hosts, type=parse_hosts, default=[DEFAULT_HOST],
                    metavar="HOST[:PORT]",
-                   help=f"server to test (default: {DEFAULT_HOST}); repeat or comma-separate "
-                   "for several")
+                   help=f"server to test (default: {DEFAULT_HOST}, on --port); repeat or "
+                   "comma-separate for several")
     conn.addoption("-P", "--port", type=types.positive_int, default=DEFAULT_PORT,
                    help="port for hosts given without one (default: %(default)s)")
     conn.addoption("-u", "--user", default="root", help="user name (default: %(default)s)")

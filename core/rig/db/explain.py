@@ -53,8 +53,8 @@ def explain(exc: BaseException, settings: ConnectionSettings) -> ConnectError:
         if "refused" in lowered:
             return ConnectError(f"connection refused by {where}",
                                 hint="is the server running and listening there? give "
-                                "--host HOST:PORT (default 127.0.0.1:4000), or --sandbox for "
-                                "a throwaway local server")
+                                "--host HOST:PORT or --port PORT (default 127.0.0.1:4000), "
+                                "or --sandbox for a throwaway local server")
         return ConnectError(f"cannot connect to {where}: {message}", hint="check --host")
     if code in (2006, 2013):
         return ConnectError(f"lost the connection to {where} while logging in: {message}",
