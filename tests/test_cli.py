@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pty
 import select
 import subprocess
 import sys
+import termios
 import time
 import types
 import uuid
@@ -50,13 +52,21 @@ def read_until(fd: int, marker: bytes, timeout: float = 20.0) -> bytes:
     return seen
 
 
+def _take_terminal() -> None:
+    """In the child, after setsid: make its stdin (the pty) its controlling terminal."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
 def test_password_prompt_on_a_terminal_is_hidden_and_works(
         rig_server: ServerDSN, prompt_user: str) -> None:
     primary, secondary = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, "-m", "rig", "--host", rig_server.address, "--user", prompt_user,
          "--password"], stdin=secondary, stdout=secondary, stderr=secondary, close_fds=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("RIG_")})
+        env={k: v for k, v in os.environ.items() if not k.startswith("RIG_")},
+        # its own session, with the pty as its controlling terminal: getpass opens /dev/tty,
+        # which would otherwise be the terminal pytest runs in
+        start_new_session=True, preexec_fn=_take_terminal)
     os.close(secondary)
     try:
         read_until(primary, b"Password: ")
