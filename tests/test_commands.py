@@ -42,6 +42,15 @@ def test_a_bad_argument_to_a_command_is_one_usage_line(rig_runner: RigRunner) ->
         "file: see rig consistency --help\n"
 
 
+def test_a_bad_rig_option_after_a_command_is_one_usage_line(rig_runner: RigRunner) -> None:
+    """rig's own options (-v, -p, --config) reach a command too; a mistake in them is rig's."""
+    run = rig_runner.run("consistency", "history.edn", "-vx", plugins=[
+        ("consistency", adds("consistency", check_command))], report=False)
+    assert run.exit_code == 4
+    assert run.stderr == "rig: error: argument -v/--verbose: ignored explicit argument 'x' " \
+        "(from command line)\n"
+
+
 def test_command_help_and_rig_help_list_commands(rig_runner: RigRunner) -> None:
     plugin = [("consistency", adds("consistency", check_command))]
     own = rig_runner.run("consistency", "--help", plugins=plugin, report=False)

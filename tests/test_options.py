@@ -243,6 +243,45 @@ def test_a_password_flag_without_value_at_the_end_with_an_unknown_argument(
     assert run.stderr == "rig: error: unrecognized arguments: --bogus: see rig --help\n"
 
 
+@pytest.mark.parametrize("value", ["-ZzS3cret", "-DashS3cret", "--S3cret", "-vS3cret"])
+@pytest.mark.parametrize("option", ["--password", "--acme-token"])
+def test_a_secret_value_that_looks_like_an_option_is_refused_unseen(
+        rig_runner: RigRunner, option: str, value: str) -> None:
+    """``--password -DashS3cret`` would be a prompt and ``-D ashS3cret``: the rest of the
+    password in the database name, --print-config and the report. Refused, never echoed."""
+    run = rig_runner.run("--print-config", option, value, plugins=acme(), report=False)
+    assert run.exit_code == 4
+    assert run.stdout == ""
+    assert run.stderr == f"rig: error: {option} is followed by an argument that starts with " \
+        f"'-' and is no option: write a value that starts with '-' as {option}=VALUE\n"
+
+
+@pytest.mark.parametrize("value", ["-DashS3cret", "--S3cret"])
+def test_a_secret_value_that_starts_with_a_dash_is_taken_after_equals(
+        rig_runner: RigRunner, value: str) -> None:
+    run = rig_runner.run("--print-config", f"--password={value}", report=False)
+    assert run.exit_code == 0, run.stderr
+    assert effective(run.stdout, "password ") == ["password = ***  # command line"]
+    assert effective(run.stdout, "database ") == ["database = (none)  # default"]
+    assert "S3cret" not in run.output
+
+
+def test_password_alone_before_another_option_still_prompts(rig_runner: RigRunner) -> None:
+    """``--password -D db``: -D is an option, so --password has no value (prompt)."""
+    run = rig_runner.run("--password", "-D", "somedb", "--print-config", report=False)
+    assert run.exit_code == 0, run.stderr
+    assert effective(run.stdout, "database ") == ["database = somedb  # command line"]
+
+
+@pytest.mark.parametrize("args", [["-Dthedb"], ["-D", "thedb"], ["--database=thedb"],
+                                  ["--database", "thedb"]])
+def test_an_attached_short_option_value_comes_from_the_command_line(
+        rig_runner: RigRunner, args: list[str]) -> None:
+    run = rig_runner.run("--print-config", *args, report=False)
+    assert run.exit_code == 0, run.stderr
+    assert effective(run.stdout, "database ") == ["database = thedb  # command line"]
+
+
 def test_a_secret_plugin_option_with_a_bad_value_is_masked(rig_runner: RigRunner) -> None:
     run = rig_runner.run("--print-config", "--acme-token", "S3cret-nope", plugins=acme(),
                          report=False)

@@ -268,6 +268,7 @@ class OptionParser:
         env = {k: v for k, v in environ.items() if k.startswith(ENV_PREFIX)}
         self._argv = list(argv)
         self._environ = env
+        self._refuse_dashed_secret(argv)
         namespace, extra = self._argparser.parse_known_args(args=argv, env_vars=env)
         if extra and not partial:
             raise self._unknown_arguments(extra)
@@ -286,10 +287,27 @@ class OptionParser:
                 for _key, (file_action, _value) in entries.items():
                     if file_action is action:
                         return f"config {source.split('|', 1)[1]}"
-        if configargparse.already_on_command_line(self._argv, action.option_strings,
-                                                  self._argparser.prefix_chars):
+        if any(_names(arg, flag) for arg in _options_part(self._argv)
+               for flag in action.option_strings):
             return SOURCE_CLI
         return SOURCE_DEFAULT
+
+    def _refuse_dashed_secret(self, argv: Sequence[str]) -> None:
+        """A secret option followed by an argument that starts with ``-`` and is no option
+        (``--password -DashPw``): argparse would take it for options (``-D ashPw``) and put the
+        rest of the secret where it is shown. Refused, without echoing it."""
+        args = _options_part(argv)
+        flags = set(self.flags())
+        for info in self.options.values():
+            if not info.secret:
+                continue
+            for index, arg in enumerate(args[:-1]):
+                following = args[index + 1]
+                if arg in info.flags and following.startswith("-") and following != "--" \
+                        and following.partition("=")[0] not in flags:
+                    raise UsageError(f"{arg} is followed by an argument that starts with '-' "
+                                     "and is no option",
+                                     hint=f"write a value that starts with '-' as {arg}=VALUE")
 
     def with_source(self, message: str) -> str:
         """An argparse error message with ``(from SOURCE)`` for the option it names."""
@@ -336,3 +354,17 @@ class OptionParser:
             message = message.replace(value, MASK)
         return message
 
+
+def _options_part(argv: Sequence[str]) -> list[str]:
+    """The arguments before ``--`` (after it, nothing is an option)."""
+    args = list(argv)
+    return args[:args.index("--")] if "--" in args else args
+
+
+def _names(arg: str, flag: str) -> bool:
+    """Whether command-line argument ``arg`` gives option ``flag``: ``--flag``,
+    ``--flag=VALUE``, or a short ``-f`` with its value or other short flags attached
+    (``-Dname``, ``-vv``)."""
+    if arg == flag or arg.startswith(flag + "="):
+        return True
+    return len(flag) == 2 and not arg.startswith("--") and arg.startswith(flag)

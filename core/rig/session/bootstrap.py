@@ -15,7 +15,7 @@ from loguru import logger
 from rig.builtin import BUILTINS, ESSENTIAL
 from rig.config.files import ConfigFile, find_config_file
 from rig.config.parser import OptionParser
-from rig.errors import RigError, UsageError
+from rig.errors import ConfigError, RigError, UsageError
 from rig.hookcall import call_each
 from rig.host.manager import PluginHost
 from rig.session.options import add_bootstrap_options
@@ -44,18 +44,28 @@ class Bootstrap:
 
     options: argparse.Namespace
     config_file: ConfigFile | None
+    error: ConfigError | None = None
+    """A mistake in the arguments, left for the run's full parse (which meets it again) to
+    report: before the plugins load, their secret options are unknown, so this message may
+    quote a secret's value (``--acme-token -vS3cret``: "-v: ignored explicit argument
+    'S3cret'"). The options are then the defaults. A subcommand raises it as it is."""
 
 
 def bootstrap(args: list[str], environ: Mapping[str, str], cwd: Path) -> Bootstrap:
     """The bootstrap options of ``args`` (with the environment and the config file)."""
     probe = OptionParser()
     add_bootstrap_options(probe)
+    error = None
+    try:
+        probe.parse(args, environ, partial=True)
+    except ConfigError as exc:  # in the arguments: the environment's errors recur below
+        args, error = [], exc
     explicit = probe.parse(args, environ, partial=True).namespace.config
     path = find_config_file(explicit, cwd, environ)
     config_file = ConfigFile.load(path) if path is not None else None
     parser = OptionParser(config_file=config_file)
     add_bootstrap_options(parser)
-    return Bootstrap(parser.parse(args, environ, partial=True).namespace, config_file)
+    return Bootstrap(parser.parse(args, environ, partial=True).namespace, config_file, error)
 
 
 def disabled_plugins(options: argparse.Namespace) -> list[str]:

@@ -19,6 +19,8 @@ def run_command(args: list[str], *, environ: Mapping[str, str],
     """Run ``rig NAME ARGS...`` for a plugin's command ``NAME``; returns its exit code."""
     name, rest = args[0], args[1:]
     boot = bootstrap(rest, environ, cwd)
+    if boot.error is not None:
+        raise boot.error
     terminal = run_terminal(boot.options, stdout, stderr, environ)
     with run_logging(boot.options, terminal):
         registry = collect_commands(load_plugins(boot.options, extra_plugins))

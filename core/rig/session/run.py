@@ -93,6 +93,8 @@ class Session:
             if boot.options.help:
                 terminal.line(parser.format_help() + "\n" + commands_help(collect_commands(host)))
                 return int(ExitCode.OK)
+            # a boot.error recurs here (the full parser has the bootstrap options too), and
+            # is reported knowing every secret option
             return self._run(host, parser, terminal)
 
     def _run(self, host: PluginHost, parser: OptionParser, terminal: Terminal) -> int:
