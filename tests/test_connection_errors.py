@@ -106,6 +106,39 @@ def test_right_password_from_env_connects(rig_runner: RigRunner, password_user: 
     assert SECRET not in run.output
 
 
+@pytest.fixture(scope="module", params=["Pässwörd9", "Pä€wörd密码", "\u2603-snow"])
+def unicode_password_user(request: pytest.FixtureRequest,
+                          rig_server: ServerDSN) -> Iterator[tuple[str, str]]:
+    """A user whose password has non-ASCII characters (created over a utf8mb4 connection, as
+    the mysql client does), and that password."""
+    password = request.param
+    name = f"rig_u8_{uuid.uuid4().hex[:8]}"
+    with rig_server.connect(charset="utf8mb4") as conn, conn.cursor() as cursor:
+        for host in ("%%", "localhost"):  # %% is the pattern %, once the parameter is in
+            cursor.execute(f"CREATE USER '{name}'@'{host}' IDENTIFIED BY %s", (password,))
+    yield name, password
+    with rig_server.connect() as conn, conn.cursor() as cursor:
+        cursor.execute(f"DROP USER IF EXISTS '{name}'@'%', '{name}'@'localhost'")
+
+
+def test_a_non_ascii_password_logs_in(rig_runner: RigRunner,
+                                      unicode_password_user: tuple[str, str]) -> None:
+    """The password goes to the server as UTF-8 (PyMySQL's default is latin-1: "access
+    denied", or a codec error quoting the character)."""
+    user, password = unicode_password_user
+    from_env = rig_runner.run_on_server("--user", user, "-p", "no:basic",
+                                        env={"RIG_PASSWORD": password})
+    assert from_env.exit_code == 0, from_env.stderr
+    from_flag = rig_runner.run_on_server("--user", user, f"--password={password}",
+                                         "-p", "no:basic")
+    assert from_flag.exit_code == 0, from_flag.stderr
+    wrong = rig_runner.run_on_server("--user", user, env={"RIG_PASSWORD": password + "€"},
+                                     report=False)
+    assert wrong.exit_code == 5
+    assert_one_error_line(wrong.stderr, f"access denied for user '{user}'")
+    assert password not in wrong.output and "€" not in wrong.output
+
+
 def test_password_prompt_without_a_terminal_is_a_usage_error(rig_runner: RigRunner) -> None:
     run = rig_runner.run_on_server("--password", report=False)
     assert run.exit_code == 4

@@ -25,6 +25,7 @@ from rig.db.resilience import (
 )
 from rig.db.settings import ConnectionSettings, SslMode
 from rig.db.tls import TlsContexts
+from rig.secret import Secret
 
 _NO_TLS_ON_SERVER = 2026  # CR_SSL_CONNECTION_ERROR: "the server doesn't support it"
 
@@ -80,6 +81,15 @@ class Connector:
             raise explain(exc, settings) from exc
 
 
+def _password_bytes(password: Secret | None) -> bytes:
+    """The password as the mysql client sends it: UTF-8 (PyMySQL would encode a ``str`` as
+    latin-1: "access denied" for ``Pässwörd``, a codec error quoting ``€``), and bytes that
+    were not UTF-8 on the command line as they were typed (``surrogateescape``)."""
+    if password is None:
+        return b""
+    return password.reveal().encode("utf-8", "surrogateescape")
+
+
 def _connect(settings: ConnectionSettings, tls: ssl.SSLContext | None
              ) -> tuple[pymysql.connections.Connection, socket.socket]:
     """Open the TCP connection and log in, the handshake bounded by ``connect_timeout`` (a port
@@ -88,7 +98,7 @@ def _connect(settings: ConnectionSettings, tls: ssl.SSLContext | None
     watchdog shuts the socket down if the login is not done in time."""
     raw = pymysql.connect(
         host=settings.host, port=settings.port, user=settings.user,
-        password=settings.password.reveal() if settings.password else "",
+        password=_password_bytes(settings.password),
         connect_timeout=settings.connect_timeout, autocommit=True, charset="utf8mb4",
         local_infile=False, defer_connect=True,
         **({"ssl": tls} if tls is not None else {"ssl_disabled": True}))
