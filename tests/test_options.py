@@ -415,3 +415,66 @@ def test_help_with_a_config_file_has_no_paragraph_of_configargparse(
     assert run.exit_code == 0, run.stderr
     assert "can also be set in a config file" not in run.stdout
     assert "rig --print-config shows\n  each value and its source." in run.stdout
+
+
+# --- numbers: the whole class of out-of-range and non-finite values -----------------------------
+
+HUGE = "9" * 20
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--port", "70000"], "argument -P/--port: invalid value '70000': must be a whole number "
+     "from 1 to 65535"),
+    (["--port", "0"], "argument -P/--port: invalid value '0': must be a whole number "
+     "from 1 to 65535"),
+    (["--connections", HUGE], f"argument --connections: invalid value '{HUGE}': must be a "
+     "whole number from 1 to 10000"),
+    (["--basic-ping-count", HUGE], f"argument --basic-ping-count: invalid value '{HUGE}': must "
+     "be a whole number from 1 to 1000000"),
+    (["--retry-attempts", HUGE], f"argument --retry-attempts: invalid value '{HUGE}': must be "
+     "at most 2147483647"),
+    (["--connect-timeout", "nan"], "argument --connect-timeout: invalid value 'nan': must be a "
+     "finite number"),
+    (["--connect-timeout", "inf"], "argument --connect-timeout: invalid value 'inf': must be a "
+     "finite number"),
+    (["--connect-timeout", "1e400"], "argument --connect-timeout: invalid value '1e400': must "
+     "be a finite number"),
+    (["--retry-max-time", "1e300"], "argument --retry-max-time: invalid value '1e300': must be "
+     "at most 1000000000"),
+    (["--breaker-cooldown=-inf"], "argument --breaker-cooldown: invalid value '-inf': must "
+     "be a finite number"),
+], ids=lambda value: value[0] if isinstance(value, list) else None)
+def test_numbers_out_of_range_or_not_finite_are_one_usage_line(
+        rig_runner: RigRunner, args: list[str], message: str) -> None:
+    run = rig_runner.run("--print-config", *args, report=False)
+    assert run.exit_code == 4
+    assert run.stderr == f"rig: error: {message} (from command line)\n"
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("nan", "must be a finite number"), ("inf", "must be a finite number"),
+    ("1e400", "must be a finite number"), ("2e9", "must be at most 1000000000"),
+])
+def test_every_float_type_refuses_what_is_not_a_usable_number(text: str, reason: str) -> None:
+    for convert in (rig.types.positive_float, rig.types.non_negative_float):
+        with pytest.raises(ValueError, match=f"^{reason}$"):
+            convert(text)
+
+
+def test_a_number_from_the_config_file_is_checked_the_same(rig_runner: RigRunner,
+                                                         tmp_path: Path) -> None:
+    (tmp_path / "rig.toml").write_text("connect-timeout = inf\nport = 70000\n")
+    run = rig_runner.run("--print-config", report=False)
+    assert run.exit_code == 4
+    assert run.stderr.startswith("rig: error: argument ")
+    assert f"(from config {tmp_path / 'rig.toml'})" in run.stderr
+
+
+def test_int_range_names_its_bounds() -> None:
+    percent = rig.types.int_range(0, 100)
+    assert (percent("0"), percent("100")) == (0, 100)
+    for bad in ("-1", "101", HUGE):
+        with pytest.raises(ValueError, match=r"^must be a whole number from 0 to 100$"):
+            percent(bad)
+    with pytest.raises(ValueError, match=r"^must be a whole number$"):
+        percent("1.5")

@@ -1,9 +1,19 @@
 """Option value types: callables for ``addoption(type=...)`` that raise ``ValueError`` with a
-reason, so that rig can report the option, the bad value and where it came from."""
+reason, so that rig can report the option, the bad value and where it came from.
+
+Every number is usable as it is: whole numbers are at most :data:`MAX_INT` (what a signed
+32-bit column holds; no overflow deeper down), other numbers are finite (no ``nan``, ``inf``,
+``1e400``) and at most :data:`MAX_FLOAT` in size (no timeout too long for a thread to wait)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
+
+MAX_INT = 2**31 - 1
+"""The largest whole number any option takes."""
+MAX_FLOAT = 1e9
+"""The largest number (seconds, rates) any option takes: about 31 years."""
 
 
 def positive_int(text: str) -> int:
@@ -36,6 +46,19 @@ def non_negative_float(text: str) -> float:
     if value < 0:
         raise ValueError("must be a number of at least 0")
     return value
+
+
+def int_range(low: int, high: int) -> Callable[[str], int]:
+    """A whole number from ``low`` to ``high`` (a port, a number of connections)."""
+
+    def parse(text: str) -> int:
+        value = _int(text, limit=False)
+        if not low <= value <= high:
+            raise ValueError(f"must be a whole number from {low} to {high}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
 
 
 def comma_list(text: str) -> list[str]:
@@ -73,15 +96,23 @@ def choice_list(choices: Sequence[str]) -> Callable[[str], list[str]]:
     return parse
 
 
-def _int(text: str) -> int:
+def _int(text: str, *, limit: bool = True) -> int:
     try:
-        return int(str(text).strip())
+        value = int(str(text).strip())
     except ValueError:
         raise ValueError("must be a whole number") from None
+    if limit and abs(value) > MAX_INT:
+        raise ValueError(f"must be at most {MAX_INT}")
+    return value
 
 
 def _float(text: str) -> float:
     try:
-        return float(str(text).strip())
+        value = float(str(text).strip())
     except ValueError:
         raise ValueError("must be a number") from None
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    if abs(value) > MAX_FLOAT:
+        raise ValueError(f"must be at most {MAX_FLOAT:.0f}")
+    return value

@@ -38,6 +38,8 @@ from rig.errors import ConnectError, UsageError
 from rig.hookspecs import hookimpl
 from rig.secret import Secret
 
+MAX_CONNECTIONS = 10000
+"""``--connections`` at most: each connection is a thread and a server session."""
 DEFAULT_HOST = HostPort("127.0.0.1", None)
 """No port of its own: ``--port`` (default 4000) applies, so ``rig --port 3306`` works."""
 PROMPT = Secret("\x00prompt")
@@ -79,7 +81,7 @@ def rig_addoption(parser: OptionParser) -> None:
                    metavar="HOST[:PORT]",
                    help=f"server to test (default: {DEFAULT_HOST}, on --port); repeat or "
                    "comma-separate for several")
-    conn.addoption("-P", "--port", type=types.positive_int, default=DEFAULT_PORT,
+    conn.addoption("-P", "--port", type=types.int_range(1, 65535), default=DEFAULT_PORT,
                    help="port for hosts given without one (default: %(default)s)")
     conn.addoption("-u", "--user", default="root", help="user name (default: %(default)s)")
     conn.addoption("--password", nargs="?", const=PROMPT, type=_secret, secret=True,
@@ -89,9 +91,9 @@ def rig_addoption(parser: OptionParser) -> None:
     conn.addoption("-D", "--database", help="database to use (must exist)")
     conn.addoption("--connect-timeout", type=types.positive_float, default=10.0,
                    metavar="SECONDS", help="connect timeout (default: %(default)s)")
-    conn.addoption("--connections", type=types.positive_int, default=1, metavar="N",
-                   help="connections to open to each host, each running the workflow "
-                   "(default: %(default)s)")
+    conn.addoption("--connections", type=types.int_range(1, MAX_CONNECTIONS), default=1,
+                   metavar="N", help="connections to open to each host, each running the "
+                   "workflow (default: %(default)s)")
     conn.addoption("--sandbox", action="store_true",
                    help="start a throwaway local server (tidb-server, mariadbd or mysqld), run "
                    "against it, and remove it afterwards")

@@ -82,8 +82,9 @@ class InspectSession:
 @rig.hookimpl
 def rig_addoption(parser: rig.OptionParser) -> None:
     group = parser.getgroup(PLUGIN, "basic plugin: round-trip latency")
-    group.addoption("--basic-ping-count", type=rig.types.positive_int, default=10, metavar="N",
-                    help="round trips to time (default: %(default)s)")
+    group.addoption("--basic-ping-count", type=rig.types.int_range(1, 1_000_000), default=10,
+                    metavar="N", help="round trips to time (default: %(default)s; at most a "
+                    "million: each one's time is kept)")
 
 
 @rig.hookimpl
