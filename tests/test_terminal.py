@@ -4,6 +4,8 @@ colour only when wanted, the width of the terminal or COLUMNS."""
 from __future__ import annotations
 
 import io
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import rig
 from rig.testing import RigRunner, make_plugin
@@ -90,3 +92,54 @@ def test_plugins_write_through_the_runs_terminal(rig_runner: RigRunner) -> None:
     assert run.exit_code == 0, run.stderr
     assert "hello from c1\n" in run.stdout
     assert "summary line\n" in run.stdout
+
+
+# --- text from the server or the user cannot drive the terminal or forge a line -----------------
+
+HOSTILE = "t\x1b]0;pwned\x07ab\x1b[2J\rc\nFAKE 00:00:00 ERROR forged\x9b31m\u202eevil\x7f"
+SHOWN = "t\\x1b]0;pwned\\x07ab\\x1b[2J\\rc\\nFAKE 00:00:00 ERROR forged\\x9b31m\\u202eevil\\x7f"
+
+
+def test_a_line_shows_control_characters_escaped_and_keeps_its_own_colour() -> None:
+    out, err = FakeTty(), FakeTty()
+    terminal = rig.Terminal(out, err, color="yes", environ={})
+    terminal.line(terminal.style("PASS", "green") + " " + HOSTILE)
+    assert out.getvalue() == "\x1b[32mPASS\x1b[0m " + SHOWN + "\n"
+    terminal.line("\ttabs stay")
+    assert out.getvalue().endswith("\n\ttabs stay\n")
+
+
+def test_a_live_line_shows_control_characters_escaped() -> None:
+    out, err = FakeTty(), FakeTty()
+    terminal = rig.Terminal(out, err, environ={"COLUMNS": "500"})
+    assert terminal.live([HOSTILE, "second"])
+    assert err.getvalue() == SHOWN + "\nsecond"
+
+
+def test_log_messages_cannot_forge_a_line_or_reach_the_terminal(
+        rig_runner: RigRunner, tmp_path: Path) -> None:
+    """A statement or table name from the server, logged or shown by a plugin, stays one
+    escaped line in the console, the log file, the summary and the JUnit XML."""
+    def rig_register_states(registry: rig.StateRegistry) -> None:
+        registry.add_state("hostile_logging", LogHostile())
+
+    class LogHostile(rig.Handler):
+        def execute(self, ctx: rig.Context) -> str | None:
+            ctx.log.warning("saw {}", HOSTILE)
+            ctx.check("hostile", "fail", detail=HOSTILE)
+            return None
+
+    log = tmp_path / "rig.log"
+    junit = tmp_path / "junit.xml"
+    run = rig_runner.run_on_server(
+        "--plugin", "hostile", "--log-file", str(log), "--junit-xml", str(junit),
+        plugins=[("hostile", make_plugin(rig_register_states=rig_register_states))])
+    assert run.exit_code == 1, run.stderr
+    for text in (run.stderr, run.stdout, log.read_text()):
+        assert "\x1b" not in text and "\r" not in text and "\x07" not in text
+        assert "forged" not in text.replace(SHOWN, "")
+    assert f"saw {SHOWN}" in run.stderr
+    assert f"saw {SHOWN}" in log.read_text()
+    assert SHOWN in run.stdout  # the check's detail in the summary
+    failure = ET.parse(junit).getroot().find("testcase/failure")
+    assert failure is not None and failure.get("message") == SHOWN

@@ -6,11 +6,16 @@ program that drives rig, or a test, sees everything; it keeps one *live block* (
 rewritten in place) at the bottom of stderr when stderr is a terminal, and writes every other
 line and every log line above it; it colours text only when asked or when the stream is a
 terminal and ``NO_COLOR`` is unset.
+
+Text reaches a person only through :func:`printable`: a table name, a statement of another
+session or a value a user typed cannot move the cursor, set the window title, clear the screen or
+forge a line — its control characters are shown escaped (``\x1b``, ``\n``).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from typing import TextIO
@@ -21,6 +26,29 @@ _UP = "\x1b[1A"
 _STYLES = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "cyan": "36",
            "bold": "1", "dim": "2"}
 DEFAULT_WIDTH = 80
+
+
+_CONTROL = re.compile("\x1b\\[[0-9;]*m|[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""An SGR colour sequence (kept where colour is allowed), or a character that is shown escaped:
+C0 controls but tab, DEL, C1 controls (``\x9b`` is a CSI on some terminals) and the
+bidirectional overrides that make text read other than it is."""
+_NAMED = {"\n": "\\n", "\r": "\\r"}
+
+
+def printable(text: str, *, colour: bool = False) -> str:
+    """``text`` as one safe line: control characters (newlines included) escaped as ``\n``,
+    ``\r``, ``\x1b``, ``\u202e``; tabs kept. With ``colour``, SGR colour sequences (what
+    :meth:`Terminal.style` makes) are kept too: they change colours, never the cursor."""
+
+    def escape(match: re.Match[str]) -> str:
+        found = match.group()
+        if len(found) > 1:  # an SGR sequence
+            return found if colour else "\\x1b" + found[1:]
+        if found in _NAMED:
+            return _NAMED[found]
+        return f"\\x{ord(found):02x}" if ord(found) < 0x100 else f"\\u{ord(found):04x}"
+
+    return _CONTROL.sub(escape, text)
 
 
 def isatty(stream: object) -> bool:
@@ -76,9 +104,11 @@ class Terminal:
         return f"\x1b[{codes}m{text}\x1b[0m"
 
     def line(self, text: str = "", *, err: bool = False) -> None:
-        """Write one line to stdout (or stderr with ``err=True``), above the live block."""
+        """Write one line to stdout (or stderr with ``err=True``), above the live block; its
+        control characters are shown escaped, newlines too (see :func:`printable`): write
+        several lines with several calls."""
         with self._lock:
-            self._write(self.err if err else self.out, text + "\n")
+            self._write(self.err if err else self.out, printable(text, colour=True) + "\n")
 
     def log_sink(self, message: str) -> None:
         """A loguru sink: log lines go to stderr above the live block."""
@@ -94,7 +124,7 @@ class Terminal:
         width = max(20, self.width - 1)
         with self._lock:
             self._erase()
-            self._block = [line[:width] for line in block]
+            self._block = [printable(line, colour=True)[:width] for line in block]
             self._draw()
             self.err.flush()
         return True

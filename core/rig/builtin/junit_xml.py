@@ -10,6 +10,7 @@ from rig.engine.results import RunResult, Verdict
 from rig.errors import ConfigError
 from rig.hookspecs import hookimpl
 from rig.reportfile import write_atomically
+from rig.terminal import printable
 
 
 @hookimpl
@@ -45,24 +46,32 @@ def junit_xml(result: RunResult) -> str:
             time=f"{check.duration_s or 0.0:.3f}",
         )
         if check.verdict is Verdict.FAIL:
-            ET.SubElement(case, "failure", message=check.detail).text = check.detail
+            _problem(case, "failure", check.detail)
         elif check.verdict is Verdict.ERROR:
-            ET.SubElement(case, "error", message=check.detail).text = check.detail
+            _problem(case, "error", check.detail)
         elif check.verdict is Verdict.SKIP:
-            ET.SubElement(case, "skipped", message=check.detail)
+            ET.SubElement(case, "skipped", message=printable(check.detail))
     for conn in result.connections:
         if conn.error is not None:
             case = ET.SubElement(suite, "testcase", name="workflow",
                                  classname=f"rig.run.{conn.id}")
-            ET.SubElement(case, "error", message=conn.error.message).text = conn.error.message
+            _problem(case, "error", conn.error.message)
     for error in result.errors:
         case = ET.SubElement(suite, "testcase", name="run", classname="rig.run")
-        ET.SubElement(case, "error", message=error.message).text = error.message
+        _problem(case, "error", error.message)
     if result.timeline:
         ET.SubElement(suite, "system-out").text = "\n".join(
-            f"{e.at_s:.3f}s {e.connection or '-'} {e.name} {e.kind.value}: {e.detail}"
+            printable(f"{e.at_s:.3f}s {e.connection or '-'} {e.name} {e.kind.value}: {e.detail}")
             for e in result.timeline)
     suite.set("tests", str(len(suite.findall("testcase"))))
     suite.set("errors", str(len(suite.findall("testcase/error"))))
     ET.indent(suite)
     return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _problem(case: ET.Element, tag: str, text: str) -> None:
+    """A ``failure`` or ``error`` element: ``text`` as its message and body, control
+    characters escaped (XML 1.0 cannot hold most of them, and the text may come from the
+    server)."""
+    shown = printable(text)
+    ET.SubElement(case, tag, message=shown).text = shown

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from rig.errors import ExitCode, RigError
+from rig.terminal import printable
 
 _PROG = "rig"
 
@@ -87,8 +88,8 @@ def run(
         _silence_broken_pipe(out)
         return int(ExitCode.OK)
     except Exception as exc:  # a bug in rig or a plugin: one line, traceback with -v
-        print(f"{_PROG}: internal error: {type(exc).__name__}: {exc} "
-              f"(run with -v for the traceback)", file=err)
+        print(printable(f"{_PROG}: internal error: {type(exc).__name__}: {exc} "
+                        "(run with -v for the traceback)"), file=err)
         if verbose:
             traceback.print_exc(file=err)
         return int(ExitCode.INTERNAL)
@@ -96,7 +97,7 @@ def run(
 
 def report_error(exc: BaseException, stream: TextIO, *, verbose: bool) -> None:
     """Print ``rig: error: <cause>: <fix>``; the traceback only with ``-v``."""
-    print(f"{_PROG}: error: {exc}", file=stream)
+    print(printable(f"{_PROG}: error: {exc}"), file=stream)
     if verbose:
         traceback.print_exception(exc, file=stream)
 

@@ -12,18 +12,20 @@ from typing import Any
 from loguru import logger
 
 from rig.errors import ConfigError
-from rig.terminal import Terminal
+from rig.terminal import Terminal, printable
 
 TEXT_FORMAT = (
     "<green>{time:HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
-    "<cyan>{extra[conn]}</cyan> <blue>{extra[state]}</blue> {message}\n{exception}"
+    "<cyan>{extra[conn]}</cyan> <blue>{extra[state]}</blue> {extra[printable]}\n{exception}"
 )
 
 
 def _text_format(record: Any) -> str:
-    """The line format; records of code that bound no connection or state get ``-``."""
+    """The line format; records of code that bound no connection or state get ``-``, and the
+    message is one line whatever it quotes (:func:`rig.terminal.printable`)."""
     record["extra"].setdefault("conn", "-")
     record["extra"].setdefault("state", "-")
+    record["extra"]["printable"] = printable(record["message"])
     return TEXT_FORMAT
 
 

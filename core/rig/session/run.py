@@ -91,7 +91,9 @@ class Session:
             host = load_plugins(boot.options, self.extra_plugins)
             parser = build_parser(host, boot.config_file)
             if boot.options.help:
-                terminal.line(parser.format_help() + "\n" + commands_help(collect_commands(host)))
+                help_text = parser.format_help() + "\n" + commands_help(collect_commands(host))
+                for line in help_text.splitlines():
+                    terminal.line(line)
                 return int(ExitCode.OK)
             # a boot.error recurs here (the full parser has the bootstrap options too), and
             # is reported knowing every secret option
