@@ -214,11 +214,22 @@ def test_port_alone_applies_to_the_default_host(rig_runner: RigRunner) -> None:
     assert (connection["host"], connection["port"]) == ("127.0.0.1", server.port)
 
 
-def test_sandbox_and_host_together_are_a_usage_error(rig_runner: RigRunner) -> None:
-    run = rig_runner.run("--sandbox", "--host", "db.example.com", report=False)
+@pytest.mark.parametrize(("args", "env", "named"), [
+    (["--host", "db.example.com"], {}, "--host (from command line)"),
+    (["--port", "3306"], {}, "--port (from command line)"),
+    (["--user", "alice"], {}, "--user (from command line)"),
+    (["--password=pw-S3cret"], {}, "--password (from command line)"),
+    (["--password"], {}, "--password (from command line)"),  # no prompt for it first
+    ([], {"RIG_PASSWORD": "pw-S3cret"}, "--password (from env RIG_PASSWORD)"),
+], ids=["host", "port", "user", "password", "password-prompt", "password-env"])
+def test_sandbox_with_an_option_it_would_ignore_is_a_usage_error(
+        rig_runner: RigRunner, args: list[str], env: dict[str, str], named: str) -> None:
+    """The sandbox is its own server, logged in as root without a password: an option naming
+    another server or login is a mistake, said before anything starts or prompts."""
+    run = rig_runner.run("--sandbox", *args, env=env, report=False)
     assert run.exit_code == 4
-    assert run.stderr == "rig: error: --sandbox and --host (from command line) both name the " \
-        "server to test: choose one\n"
+    assert run.stderr == f"rig: error: --sandbox starts its own server, but {named} names " \
+        "another server or login: drop one of them\n"
 
 
 SLOW_QUERY = "SELECT SLEEP(1.2) AS slow"

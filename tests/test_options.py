@@ -478,3 +478,19 @@ def test_int_range_names_its_bounds() -> None:
             percent(bad)
     with pytest.raises(ValueError, match=r"^must be a whole number$"):
         percent("1.5")
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    ("[::1", "the ] closing the IPv6 address is missing"),
+    ("[::1]4000", "after ] comes :PORT or nothing"),
+    ("[]:4000", "the host name is empty"),
+    ("db:70000", "port '70000' is not a number from 1 to 65535"),
+    ("db:x", "port 'x' is not a number from 1 to 65535"),
+    (":4000", "the host name is empty"),
+])
+def test_a_malformed_host_is_one_usage_line(rig_runner: RigRunner, value: str,
+                                            reason: str) -> None:
+    run = rig_runner.run("--print-config", f"--host={value}", report=False)
+    assert run.exit_code == 4
+    assert run.stderr == f"rig: error: argument --host: invalid value {value!r}: {reason} " \
+        "(from command line)\n"

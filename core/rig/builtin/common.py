@@ -136,13 +136,16 @@ def rig_configure(config: Config) -> None:
     """Settle where to connect before other plugins look: the password prompt, and the
     sandbox (started here, so every plugin's ``rig_configure`` sees its address)."""
     option = config.option
+    if option.sandbox:
+        for dest in ("host", "port", "user", "password"):
+            if config.source(dest) != "default":
+                raise UsageError(f"--sandbox starts its own server, but --{dest} (from "
+                                 f"{config.source(dest)}) names another server or login",
+                                 hint="drop one of them")
     if option.password is PROMPT:
         option.password = Secret(_prompt_password())
     if not option.sandbox:
         return
-    if config.source("host") != "default":
-        raise UsageError(f"--sandbox and --host (from {config.source('host')}) both name the "
-                         "server to test", hint="choose one")
     sandbox = Sandbox(server_binary=option.sandbox_binary)
     config.stash[SANDBOX] = sandbox
     sandbox.start()

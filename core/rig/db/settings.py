@@ -42,8 +42,12 @@ def parse_hosts(text: str) -> list[HostPort]:
         if not item:
             continue
         if item.startswith("["):
-            host, _, rest = item[1:].partition("]")
-            port_text = rest[1:] if rest.startswith(":") else ""
+            host, closed, rest = item[1:].partition("]")
+            if not closed:
+                raise ValueError("the ] closing the IPv6 address is missing")
+            if rest and not rest.startswith(":"):
+                raise ValueError("after ] comes :PORT or nothing")
+            port_text = rest[1:]
         elif item.count(":") == 1:
             host, _, port_text = item.partition(":")
         else:
