@@ -153,6 +153,29 @@ def test_unknown_database_exits_5(rig_runner: RigRunner) -> None:
                           "create it or check --database")
 
 
+@pytest.mark.parametrize("database", ["existing", "missing"])
+def test_a_database_the_user_may_not_see_is_not_said_to_be_missing(
+        rig_runner: RigRunner, rig_server: ServerDSN, password_user: str,
+        database: str) -> None:
+    """The server answers a user without privileges the same for a database it may not see
+    and for one that does not exist (1044): rig says both, and what to grant."""
+    name = f"rig_hidden_{uuid.uuid4().hex[:8]}"
+    if database == "existing":
+        with rig_server.connect() as conn, conn.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE {name}")
+    try:
+        run = rig_runner.run_on_server("--user", password_user, "--database", name,
+                                       env={"RIG_PASSWORD": SECRET})
+    finally:
+        with rig_server.connect() as conn, conn.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+    assert run.exit_code == 5
+    assert_one_error_line(
+        run.stderr, f"user '{password_user}' may not use database '{name}' at "
+        f"{rig_server.address}, or it does not exist", f"grant it (GRANT ALL ON `{name}`.* TO "
+        f"'{password_user}'@'%'), or check --database")
+
+
 def test_unknown_host_exits_5(rig_runner: RigRunner) -> None:
     run = rig_runner.run("--host", "no-such-host.invalid:3306")
     assert run.exit_code == 5

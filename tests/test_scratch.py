@@ -145,3 +145,50 @@ def test_keep_tables_keeps_them_and_says_so(rig_runner: RigRunner,
     finally:
         with rig_server.connect() as conn, conn.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+
+
+@pytest.fixture
+def limited(rig_server: ServerDSN, connection: rig.Connection) -> Iterator[rig.Connection]:
+    """A connection as a user with no privilege at all, and a database it cannot see."""
+    user, password = f"rig_lim_{uuid.uuid4().hex[:8]}", "lim-" + uuid.uuid4().hex[:8]
+    for host in ("%", "localhost"):
+        connection.execute(f"CREATE USER '{user}'@'{host}' IDENTIFIED BY '{password}'")
+    settings = rig.ConnectionSettings(rig_server.host, rig_server.port, user,
+                                      rig.Secret(password), ssl_mode=rig.SslMode.DISABLED)
+    opened = rig.Connector().open(settings, "limited")
+    yield opened
+    opened.close()
+    connection.execute(f"DROP USER IF EXISTS '{user}'@'%', '{user}'@'localhost'")
+
+
+def test_a_user_who_may_not_create_the_database_is_told_what_to_grant(
+        limited: rig.Connection) -> None:
+    name = new_name()
+    with pytest.raises(rig.ConfigError) as raised:
+        rig.Scratch().database(limited, name, option="--acme-database")
+    user = limited.settings.user
+    assert str(raised.value) == (
+        f"user {user!r} may not create database {name!r} at {limited.settings.address}: grant "
+        f"it (GRANT ALL ON `{name}`.* TO '{user}'@'%'), or choose with --acme-database an "
+        "empty database it may use")
+
+
+def test_a_user_who_may_not_create_a_table_is_told_what_to_grant(
+        limited: rig.Connection, connection: rig.Connection) -> None:
+    name = new_name()
+    user = limited.settings.user
+    connection.execute(f"CREATE DATABASE {name}")
+    try:
+        connection.execute(f"GRANT SELECT ON {name}.* TO '{user}'@'%'")
+        connection.execute(f"GRANT SELECT ON {name}.* TO '{user}'@'localhost'")
+        scratch = rig.Scratch()
+        scratch.database(limited, name)  # exists and is empty: taken, not created
+        with pytest.raises(rig.ConfigError) as raised:
+            scratch.create_table(limited, name, "t", "(id INT)", option="--acme-database")
+        assert str(raised.value) == (
+            f"user {user!r} may not create table `{name}`.`t` at {limited.settings.address}: "
+            f"grant it (GRANT ALL ON `{name}`.* TO '{user}'@'%'), or choose an empty database "
+            "it may use")
+        assert scratch.remaining() == []
+    finally:
+        connection.execute(f"DROP DATABASE {name}")

@@ -20,7 +20,9 @@ from rig.config.parser import OptionParser
 from rig.data import Key
 from rig.db.connection import quote_identifier
 from rig.db.flavor import ServerInfo, detect_server
+from rig.db.resilience import DatabaseError
 from rig.db.sandbox import Sandbox
+from rig.db.scratch import grant_hint
 from rig.db.settings import DEFAULT_PORT, HostPort, SslMode, existing_file, parse_hosts
 from rig.engine.context import CURRENT_DATABASE, Context
 from rig.engine.machine import DEFAULT_MAX_TRANSITIONS
@@ -46,8 +48,6 @@ PROMPT = Secret("\x00prompt")
 """``--password`` given without a value: ask on the terminal."""
 SANDBOX: Key[Sandbox] = Key("rig.sandbox")
 """The run's sandbox server (``--sandbox``), in ``config.stash``."""
-DATABASE_EXISTS: Key[bool] = Key("rig.database_exists")
-"""Whether ``--database`` exists (absent when no database was given)."""
 
 
 class _Hosts(argparse.Action):
@@ -214,6 +214,10 @@ class TestingConnection:
                   f"{ctx.settings.user}@{ctx.settings.address}, SELECT 1 in {elapsed_ms:.2f} ms")
 
 
+ER_DBACCESS_DENIED = 1044
+ER_BAD_DB = 1049
+
+
 class VerifyingDatabase:
     """Checks that ``--database`` exists and switches to it (quoted, so any name is safe)."""
 
@@ -222,14 +226,19 @@ class VerifyingDatabase:
         if not name:
             return
         connection = ctx.require_connection()
-        found = connection.scalar(
-            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (name,)
-        )
-        ctx.data[DATABASE_EXISTS] = found is not None
-        if found is None:
-            raise ConnectError(f"database {name!r} does not exist at {ctx.settings.address}",
-                               hint="create it or check --database")
-        connection.execute(f"USE {quote_identifier(name)}")
+        try:
+            connection.execute(f"USE {quote_identifier(name)}")
+        except DatabaseError as exc:
+            where = ctx.settings.address
+            if exc.code == ER_BAD_DB:
+                raise ConnectError(f"database {name!r} does not exist at {where}",
+                                   hint="create it or check --database") from None
+            if exc.code == ER_DBACCESS_DENIED:  # also the answer for a missing one
+                raise ConnectError(f"user {ctx.settings.user!r} may not use database {name!r} "
+                                   f"at {where}, or it does not exist",
+                                   hint=f"{grant_hint(connection, name)}, or check "
+                                   "--database") from None
+            raise
         ctx.data[CURRENT_DATABASE] = name
         ctx.check("database", Verdict.PASS, f"{name!r} exists")
 

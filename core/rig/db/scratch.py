@@ -28,6 +28,8 @@ from rig.errors import ConfigError
 
 ER_DB_CREATE_EXISTS = 1007
 ER_TABLE_EXISTS = 1050
+ER_DBACCESS_DENIED = 1044
+ER_TABLEACCESS_DENIED = 1142
 _NO_SUCH_VIEW = (1109, 1146)
 """Unknown table (an ``information_schema`` view the server lacks, like EVENTS on TiDB)."""
 
@@ -94,7 +96,8 @@ class Scratch:
         """Claim database ``name`` on ``connection``'s server for the run: create it, or take
         it when it exists and holds no object; claimed once per run, whichever connection asks
         first. A database that holds anything is a :class:`rig.ConfigError` (exit 4) naming
-        what it holds; ``option`` (the flag that chose the name) goes into the fix."""
+        what it holds, and so is a user who may not create it (with the grant that would let
+        it); ``option`` (the flag that chose the name) goes into the fix."""
         server = connection.settings.address
         with self._lock:
             claimed = self._databases.get((server, name))
@@ -104,7 +107,9 @@ class Scratch:
                 connection.execute(f"CREATE DATABASE {quote_identifier(name)}")
                 created = True
             except DatabaseError as exc:
-                if exc.code != ER_DB_CREATE_EXISTS:
+                if exc.code == ER_DBACCESS_DENIED and not _visible(connection, name):
+                    raise _denied(connection, f"database {name!r}", name, option) from None
+                if exc.code not in (ER_DB_CREATE_EXISTS, ER_DBACCESS_DENIED):
                     raise
                 held = objects_in(connection, name)
                 if held:
@@ -125,13 +130,15 @@ class Scratch:
                      definition: str, *, option: str | None = None) -> ScratchTable:
         """``CREATE TABLE database.table definition`` (``definition``: the column list in
         parentheses and any table options), recorded to be dropped at the end. A table that
-        already exists is a :class:`rig.ConfigError` (exit 4); ``option`` (the flag that chose
-        the name) goes into the fix."""
+        already exists is a :class:`rig.ConfigError` (exit 4), ``option`` (the flag that chose
+        the table's name) in its fix; so is a user who may not create it, with the grant."""
         made = ScratchTable(connection.settings.address, database, table)
         qualified = f"{quote_identifier(database)}.{quote_identifier(table)}"
         try:
             connection.execute(f"CREATE TABLE {qualified} {definition}")
         except DatabaseError as exc:
+            if exc.code in (ER_DBACCESS_DENIED, ER_TABLEACCESS_DENIED):
+                raise _denied(connection, f"table {qualified}", database, None) from None
             if exc.code != ER_TABLE_EXISTS:
                 raise
             choose = f"choose another {option}" if option else "choose another database"
@@ -194,3 +201,27 @@ class Scratch:
                        if db.created] + [str(t) for t in self._tables]
             dropped = list(self._dropped)
         return {"created": created, "dropped": dropped, "left": self.remaining()}
+
+
+def _visible(connection: Connection, database: str) -> bool:
+    """Whether ``database`` exists and the connection's user can see it (one it may not
+    create, but may use)."""
+    return connection.scalar("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA "
+                             "WHERE SCHEMA_NAME = %s", (database,)) is not None
+
+
+def grant_hint(connection: Connection, database: str) -> str:
+    """``grant it (GRANT ALL ON `db`.* TO 'user'@'host')`` for the account the connection's
+    user logged in as: the fix for a user who may not use or create in ``database``."""
+    user, _, host = str(connection.scalar("SELECT CURRENT_USER()")).rpartition("@")
+    return f"grant it (GRANT ALL ON {quote_identifier(database)}.* TO '{user}'@'{host}')"
+
+
+def _denied(connection: Connection, what: str, database: str,
+            option: str | None) -> ConfigError:
+    """The user may not create ``what``: which grant would let it, or which option to change."""
+    choose = f"choose with {option} an empty database" if option else "choose an empty database"
+    return ConfigError(
+        f"user {connection.settings.user!r} may not create {what} at "
+        f"{connection.settings.address}",
+        hint=f"{grant_hint(connection, database)}, or {choose} it may use")

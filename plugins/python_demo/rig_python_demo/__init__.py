@@ -160,18 +160,16 @@ class CreateTable:
             # The run's scratch database: created by whichever connection asks first (the
             # others get the same one), or taken over only when it exists and is empty. The
             # core drops it when the run ends, unless --keep-tables.
-            claimed = ctx.scratch.database(connection, ctx.config.stash[SCRATCH_NAME])
+            claimed = ctx.scratch.database(connection, ctx.config.stash[SCRATCH_NAME],
+                                           option="--database")
             database, scratch_database = claimed.name, True
         place = DemoTable(database, table, scratch_database)
-        try:
-            # CREATE TABLE, never IF NOT EXISTS and never DROP first: a table that exists is
-            # someone else's, and the core refuses it (exit 4). The core records the table it
-            # created, and drops it at the end of the run (unless --keep-tables).
-            ctx.scratch.create_table(connection, database, table, TABLE_DEFINITION)
-        except rig.ConfigError as exc:
-            # Same error, with the fix in this plugin's own terms.
-            raise rig.ConfigError(exc.message,
-                                  hint="drop it, or choose another --python-demo-table") from None
+        # CREATE TABLE, never IF NOT EXISTS and never DROP first: a table that exists is
+        # someone else's, and the core refuses it (exit 4; its fix names the option given
+        # here). The core records the table it created, and drops it at the end of the run
+        # (unless --keep-tables).
+        ctx.scratch.create_table(connection, database, table, TABLE_DEFINITION,
+                                 option="--python-demo-table")
         ctx.data[TABLE] = place
         ctx.log.info("created {}", place.qualified)
 
