@@ -494,3 +494,41 @@ def test_a_malformed_host_is_one_usage_line(rig_runner: RigRunner, value: str,
     assert run.exit_code == 4
     assert run.stderr == f"rig: error: argument --host: invalid value {value!r}: {reason} " \
         "(from command line)\n"
+
+
+# --- names rig puts in SQL: refused before connecting when no server could store them ----------
+
+@pytest.mark.parametrize(("value", "reason"), [
+    ("", "give a database name"),
+    ("  ", "give a database name"),
+    (" db", "a database name cannot start or end with a space"),
+    ("db ", "a database name cannot start or end with a space"),
+    ("d\x00b", "a database name cannot hold control characters (\\x00)"),
+    ("d\nb", "a database name cannot hold control characters (\\n)"),
+    ("db\U0001F600", "a database name cannot hold characters beyond U+FFFF (such as emoji): "
+     "servers store names in 3-byte UTF-8"),
+    ("d" * 65, "a database name has at most 64 characters"),
+])
+def test_a_name_no_server_can_store_is_one_usage_line(rig_runner: RigRunner, value: str,
+                                                      reason: str) -> None:
+    run = rig_runner.run("--print-config", f"--database={value}", report=False)
+    assert run.exit_code == 4
+    assert run.stderr == f"rig: error: argument -D/--database: invalid value " \
+        f"{value!r}: {reason} (from command line)\n"
+
+
+def test_a_name_in_the_config_file_is_checked_the_same(rig_runner: RigRunner,
+                                                      tmp_path: Path) -> None:
+    (tmp_path / "rig.toml").write_text('database = "a\\u0000b"\n')
+    run = rig_runner.run("--print-config", report=False)
+    assert run.exit_code == 4
+    assert "a database name cannot hold control characters (\\x00)" in run.stderr
+    assert f"(from config {tmp_path / 'rig.toml'})" in run.stderr
+
+
+def test_names_with_quotes_percent_and_unicode_are_accepted_as_they_are(
+        rig_runner: RigRunner) -> None:
+    for value in ("odd `name`; x", "50%_off", "Ünïcødé 数据库", "a'b\"c"):
+        run = rig_runner.run("--print-config", f"--database={value}", report=False)
+        assert run.exit_code == 0, run.stderr
+        assert effective(run.stdout, "database ") == [f"database = {value}  # command line"]

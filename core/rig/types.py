@@ -8,6 +8,7 @@ Every number is usable as it is: whole numbers are at most :data:`MAX_INT` (what
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 
 MAX_INT = 2**31 - 1
@@ -58,6 +59,39 @@ def int_range(low: int, high: int) -> Callable[[str], int]:
         return value
 
     parse.__name__ = "whole number"
+    return parse
+
+
+MAX_NAME = 64
+"""The longest database or table name MySQL, MariaDB and TiDB store."""
+_NAME_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def identifier(kind: str = "name") -> Callable[[str], str]:
+    """A database or table name (``kind``: ``"database name"``, ``"table name"``) that every
+    server can store, taken exactly as given: not blank, no space at either end, no control
+    character, nothing beyond U+FFFF (servers keep names in 3-byte UTF-8), at most
+    :data:`MAX_NAME` characters. Quotes, ``%`` and other characters are fine: rig quotes names.
+    A plugin that appends to the name checks the longer name itself (``config.invalid``)."""
+
+    def parse(text: str) -> str:
+        name = str(text)
+        if not name.strip():
+            raise ValueError(f"give a {kind}")
+        if name != name.strip():
+            raise ValueError(f"a {kind} cannot start or end with a space")
+        control = _NAME_CONTROL.search(name)
+        if control:
+            shown = repr(control.group())[1:-1]
+            raise ValueError(f"a {kind} cannot hold control characters ({shown})")
+        if any(ord(char) > 0xFFFF for char in name):
+            raise ValueError(f"a {kind} cannot hold characters beyond U+FFFF (such as emoji): "
+                             "servers store names in 3-byte UTF-8")
+        if len(name) > MAX_NAME:
+            raise ValueError(f"a {kind} has at most {MAX_NAME} characters")
+        return name
+
+    parse.__name__ = kind
     return parse
 
 

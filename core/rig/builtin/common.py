@@ -88,7 +88,8 @@ def rig_addoption(parser: OptionParser) -> None:
                    metavar="PASSWORD",
                    help="password; without a value, prompt for it (hidden). Prefer "
                    "RIG_PASSWORD or the config file: a command line is visible to others")
-    conn.addoption("-D", "--database", help="database to use (must exist)")
+    conn.addoption("-D", "--database", type=types.identifier("database name"),
+                   help="database to use (must exist)")
     conn.addoption("--connect-timeout", type=types.positive_float, default=10.0,
                    metavar="SECONDS", help="connect timeout (default: %(default)s)")
     conn.addoption("--connections", type=types.int_range(1, MAX_CONNECTIONS), default=1,

@@ -24,6 +24,7 @@ from rig.db.resilience import (
     error_code,
 )
 from rig.db.settings import ConnectionSettings, SslMode
+from rig.db.statement import bind
 from rig.db.tls import TlsContexts
 from rig.secret import Secret
 
@@ -170,6 +171,10 @@ class Connection:
         """The server's id of this session (``CONNECTION_ID()``, target of ``KILL``)."""
         return int(self.raw.thread_id())
 
+    def _bound(self, sql: str, args: Sequence[Any] | dict[str, Any] | None) -> str:
+        """``sql`` with ``args`` bound outside quoted text (see :mod:`rig.db.statement`)."""
+        return sql if args is None else bind(sql, args, self.raw.escape)
+
     def _error(self, exc: BaseException, operation: str) -> DatabaseError:
         return DatabaseError(exc, operation=operation, connection_id=self.id, state=self.state)
 
@@ -177,7 +182,7 @@ class Connection:
         """Run a statement; returns the affected row count."""
         try:
             with self.raw.cursor() as cursor:
-                return int(cursor.execute(sql, args))
+                return int(cursor.execute(self._bound(sql, args)))
         except (pymysql.err.Error, OSError) as exc:
             raise self._error(exc, _operation(sql)) from exc
 
@@ -187,7 +192,7 @@ class Connection:
         """Run a query; returns its rows as dicts keyed by column name."""
         try:
             with self.raw.cursor(pymysql.cursors.DictCursor) as cursor:
-                cursor.execute(sql, args)
+                cursor.execute(self._bound(sql, args))
                 return list(cursor.fetchall())
         except (pymysql.err.Error, OSError) as exc:
             raise self._error(exc, _operation(sql)) from exc
@@ -199,7 +204,7 @@ class Connection:
         as tuples. Use it where column names matter, e.g. to tell two schemas apart."""
         try:
             with self.raw.cursor() as cursor:
-                cursor.execute(sql, args)
+                cursor.execute(self._bound(sql, args))
                 names = [column[0] for column in cursor.description or ()]
                 return names, list(cursor.fetchall())
         except (pymysql.err.Error, OSError) as exc:

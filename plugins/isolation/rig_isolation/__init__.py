@@ -24,13 +24,6 @@ __version__ = "0.2.0"
 PLUGIN = "isolation"
 
 
-def _database(text: str) -> str:
-    name = str(text).strip()
-    if not name or len(name) > 64:
-        raise ValueError("a database name has 1 to 64 characters")
-    return name
-
-
 @rig.hookimpl
 def rig_addoption(parser: rig.OptionParser) -> None:
     group = parser.getgroup(PLUGIN, "isolation plugin: the Hermitage anomaly matrix")
@@ -48,8 +41,8 @@ def rig_addoption(parser: rig.OptionParser) -> None:
                     default="server", metavar="server|timeout",
                     help="server: ask the server which sessions wait on a lock; timeout: "
                     "always wait --isolation-block-timeout (default: %(default)s)")
-    group.addoption("--isolation-database", type=_database, default="rig_isolation",
-                    metavar="NAME",
+    group.addoption("--isolation-database", type=rig.types.identifier("database name"),
+                    default="rig_isolation", metavar="NAME",
                     help="database to work in: created by the run (and dropped at the end "
                     "unless --keep-tables), or an existing empty one (default: %(default)s)")
     group.addoption("--isolation-txn-mode", type=rig.types.choice(["optimistic", "pessimistic"]),
@@ -75,6 +68,12 @@ def rig_configure(config: rig.Config) -> None:
         raise config.invalid("isolation_levels", "name at least one isolation level")
     if not config.getoption("isolation_tests"):
         raise config.invalid("isolation_tests", "name at least one test")
+    connections = config.getoption("connections") * len(config.getoption("host"))
+    room = rig.types.MAX_NAME - len(f"_c{connections}")
+    if connections > 1 and len(config.getoption("isolation_database")) > room:
+        raise config.invalid("isolation_database", f"at most {room} characters with "
+                             f"{connections} connections: each gets its own database, "
+                             f"named with _c1 … _c{connections} appended")
     expect = config.getoption("isolation_expect")
     if expect:
         try:

@@ -41,7 +41,8 @@ def create_table(scratch: rig.Scratch, connection: rig.Connection, database: str
                               "them") from None
     qualified = f"{rig.quote_identifier(database)}.{rig.quote_identifier(name)}"
     rng = random.Random(number)
-    sql = f"INSERT INTO {qualified} (id, k, c, pad) VALUES (%s, %s, %s, %s)"
+    # the driver's own executemany formats with %: a % in the database name is written %%
+    sql = f"INSERT INTO {qualified.replace('%', '%%')} (id, k, c, pad) VALUES (%s, %s, %s, %s)"
     try:
         with connection.raw.cursor() as cursor:
             for first in range(1, table_size + 1, BATCH_ROWS):

@@ -41,8 +41,6 @@ PLUGIN = "python_demo"
 INSERT_BATCH = 500
 """Rows per INSERT: one statement, one round trip, and a unit small enough to retry."""
 
-MAX_TABLE_NAME = 48
-"""The server allows 64 characters; the connection id (``_c12``) is appended to the name."""
 
 TABLE_DEFINITION = ("(id BIGINT NOT NULL PRIMARY KEY, label VARCHAR(64) NOT NULL, "
                     "amount BIGINT NOT NULL) ENGINE=InnoDB")
@@ -291,22 +289,24 @@ def rig_addoption(parser: rig.OptionParser) -> None:
     group = parser.getgroup(PLUGIN, "python_demo plugin: create, fill, query, verify")
     group.addoption("--python-demo-rows", type=rig.types.positive_int, default=100,
                     metavar="N", help="rows to insert (default: %(default)s)")
-    group.addoption("--python-demo-table", default="rig_demo", metavar="NAME",
+    group.addoption("--python-demo-table", type=rig.types.identifier("table name"),
+                    default="rig_demo", metavar="NAME",
                     help="name of the demo table; each connection appends its id, e.g. "
                     "rig_demo_c1 (default: %(default)s)")
 
 
 @rig.hookimpl
 def rig_configure(config: rig.Config) -> None:
-    # Checks that need more than a type= can express. config.invalid names the option, its
-    # value and where it came from (rig exits 4); config.require(dest) does the same for an
-    # option a plugin cannot run without (ours both have defaults).
+    # Checks that need more than a type= can express: here, the table name's length depends
+    # on --connections and --host. config.invalid names the option, its value and where it
+    # came from (rig exits 4); config.require(dest) does the same for an option a plugin
+    # cannot run without (ours both have defaults).
     name = config.getoption("python_demo_table")
-    if not name or not name.strip():
-        raise config.invalid("python_demo_table", "give a table name")
-    if len(name) > MAX_TABLE_NAME:
-        raise config.invalid("python_demo_table", f"at most {MAX_TABLE_NAME} characters "
-                             "(the connection id is appended)")
+    connections = config.getoption("connections") * len(config.getoption("host"))
+    room = rig.types.MAX_NAME - len(f"_c{connections}")
+    if len(name) > room:
+        raise config.invalid("python_demo_table", f"at most {room} characters: the "
+                             f"connection id is appended (up to _c{connections})")
     # Run-wide data: one scratch database name for the whole run, so every connection claims
     # the same database (and two runs at once never meet).
     config.stash[SCRATCH_NAME] = f"rig_python_demo_{uuid.uuid4().hex[:12]}"

@@ -319,8 +319,10 @@ def test_several_connections_use_one_database_each(rig_runner: RigRunner,
      "choose from optimistic, pessimistic"),
     (["--isolation-snapshot", "maybe"], "argument --isolation-snapshot: invalid value 'maybe': "
      "choose from on, off, both"),
-    (["--isolation-database", ""], "argument --isolation-database: invalid value '': a "
-     "database name has 1 to 64 characters"),
+    (["--isolation-database", ""], "argument --isolation-database: invalid value '': give a "
+     "database name"),
+    (["--isolation-database", "d" * 65], "argument --isolation-database: invalid value "
+     f"'{'d' * 65}': a database name has at most 64 characters"),
     (["--isolation-expect", "/no/such/profile.toml"], "argument --isolation-expect: invalid "
      "value '/no/such/profile.toml': no such file (shipped profiles: mariadb-10.11)"),
 ])
@@ -421,3 +423,15 @@ def test_options_come_from_the_plugins_table_in_rig_toml(rig_runner: RigRunner) 
     assert {level: list(row) for level, row in section["tests"].items()} == {
         "read-committed": ["g0", "p4"]}
     assert section["server"]["block_timeout_s"] == 2.5
+
+
+def test_a_database_name_too_long_for_the_per_connection_suffix_is_one_usage_line(
+        rig_runner: RigRunner) -> None:
+    """With several connections each gets ``NAME_cN``: a name the suffix pushes past 64
+    characters is refused before connecting (it was two raw 1102 errors from the server)."""
+    run = rig_runner.run_on_server("--plugin", "isolation", "--connections", "2",
+                                   "--isolation-database", "d" * 62, report=False)
+    assert run.exit_code == 4
+    assert run.stderr == f"rig: error: argument --isolation-database: invalid value " \
+        f"'{'d' * 62}': at most 61 characters with 2 connections: each gets its own database, " \
+        "named with _c1 … _c2 appended (from command line)\n"

@@ -349,10 +349,14 @@ def test_options_have_their_own_help_group(rig_runner: RigRunner) -> None:
     (["--python-demo-table", " "], {},
      "rig: error: argument --python-demo-table: invalid value ' ': give a table name "
      "(from command line)"),
-    (["--python-demo-table", "t" * 49], {},
+    (["--python-demo-table", "t" * 62], {},
      "invalid value 'ttttt"),
-    (["--python-demo-table", "t" * 49], {},
-     "at most 48 characters (the connection id is appended)"),
+    (["--python-demo-table", "t" * 62], {},
+     "at most 61 characters: the connection id is appended (up to _c1)"),
+    (["--python-demo-table", "t" * 61, "--connections", "12"], {},
+     "at most 60 characters: the connection id is appended (up to _c12)"),
+    (["--python-demo-table", "t\x1bx"], {},
+     "a table name cannot hold control characters (\\x1b)"),
     (["--demo-rows", "5"], {}, "unrecognized arguments: --demo-rows"),
 ])
 def test_bad_values_are_usage_errors(rig_runner: RigRunner, args: list[str],
