@@ -139,6 +139,57 @@ def test_a_non_ascii_password_logs_in(rig_runner: RigRunner,
     assert password not in wrong.output and "€" not in wrong.output
 
 
+@pytest.fixture
+def http_server() -> Iterator[int]:
+    """A port on 127.0.0.1 where an HTTP server answers every connection with a 400."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Refuse(BaseHTTPRequestHandler):
+        def setup(self) -> None:  # answer at once, as some proxies do, without a request
+            super().setup()
+            self.wfile.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+        def handle(self) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_port_that_speaks_another_protocol_says_so(rig_runner: RigRunner,
+                                                     http_server: int) -> None:
+    run = rig_runner.run("--host", f"127.0.0.1:{http_server}", "--retry-attempts", "1")
+    assert run.exit_code == 5
+    assert_one_error_line(run.stderr, f"127.0.0.1:{http_server} does not speak the MySQL "
+                          "protocol (Packet sequence number wrong", "check --host and --port "
+                          "(TiDB listens on 4000, MySQL and MariaDB on 3306)")
+
+
+def test_an_account_that_logs_in_another_way_says_so(rig_runner: RigRunner,
+                                                     rig_server: ServerDSN) -> None:
+    """MariaDB's unix_socket accounts answer a TCP login with 1698, not 1045."""
+    name = f"rig_sock_{uuid.uuid4().hex[:8]}"
+    with rig_server.connect() as conn, conn.cursor() as cursor:
+        try:
+            cursor.execute(f"CREATE USER '{name}'@'%%' IDENTIFIED VIA unix_socket")
+        except Exception as exc:  # noqa: BLE001 - a server without the plugin
+            pytest.skip(f"this server has no unix_socket authentication: {exc}")
+    try:
+        run = rig_runner.run_on_server("--user", name)
+    finally:
+        with rig_server.connect() as conn, conn.cursor() as cursor:
+            cursor.execute(f"DROP USER IF EXISTS '{name}'@'%%'")
+    assert run.exit_code == 5
+    assert_one_error_line(
+        run.stderr, f"access denied for user '{name}' at {rig_server.address}: the account "
+        "logs in another way (such as unix_socket on the server's own machine), not with a "
+        "password over TCP", "give an account that logs in with a password, or check --user")
+
+
 def test_password_prompt_without_a_terminal_is_a_usage_error(rig_runner: RigRunner) -> None:
     run = rig_runner.run_on_server("--password", report=False)
     assert run.exit_code == 4

@@ -24,6 +24,11 @@ def explain(exc: BaseException, settings: ConnectionSettings) -> ConnectError:
             f"access denied for user {settings.user!r} at {where} ({using})",
             hint="check --user and --password (or RIG_PASSWORD)",
         )
+    if code == 1698:
+        return ConnectError(
+            f"access denied for user {settings.user!r} at {where}: the account logs in another "
+            "way (such as unix_socket on the server's own machine), not with a password over "
+            "TCP", hint="give an account that logs in with a password, or check --user")
     if code == 1044:
         return ConnectError(f"user {settings.user!r} may not use that database at {where}",
                             hint="grant access or choose another --database")
@@ -56,6 +61,11 @@ def explain(exc: BaseException, settings: ConnectionSettings) -> ConnectError:
                                 "--host HOST:PORT or --port PORT (default 127.0.0.1:4000), "
                                 "or --sandbox for a throwaway local server")
         return ConnectError(f"cannot connect to {where}: {message}", hint="check --host")
+    if code == 2027 or any(m in lowered for m in ("packet sequence number wrong",
+                                                  "malformed packet")):
+        return ConnectError(f"{where} does not speak the MySQL protocol ({message})",
+                            hint="check --host and --port (TiDB listens on 4000, MySQL and "
+                            "MariaDB on 3306)")
     if code in (2006, 2013):
         return ConnectError(f"lost the connection to {where} while logging in: {message}",
                             hint="check the port is a MySQL-protocol server and the TLS mode")
