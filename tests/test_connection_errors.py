@@ -176,7 +176,7 @@ def test_an_account_that_logs_in_another_way_says_so(rig_runner: RigRunner,
     with rig_server.connect() as conn, conn.cursor() as cursor:
         try:
             cursor.execute(f"CREATE USER '{name}'@'%%' IDENTIFIED VIA unix_socket")
-        except Exception as exc:  # noqa: BLE001 - a server without the plugin
+        except Exception as exc:  # a server without the plugin
             pytest.skip(f"this server has no unix_socket authentication: {exc}")
     try:
         run = rig_runner.run_on_server("--user", name)
