@@ -441,6 +441,12 @@ HUGE = "9" * 20
      "be a finite number"),
     (["--retry-max-time", "1e300"], "argument --retry-max-time: invalid value '1e300': must be "
      "at most 1000000000"),
+    (["--load-table-size", "2147483648"], "argument --load-table-size: invalid value "
+     "'2147483648': must be at most 2147483647"),  # what load's INTEGER id column holds
+    (["--load-duration", "1e400"], "argument --load-duration: invalid value '1e400': must be "
+     "a finite number"),
+    (["--load-rate", "nan"], "argument --load-rate: invalid value 'nan': must be a finite "
+     "number"),
     (["--breaker-cooldown=-inf"], "argument --breaker-cooldown: invalid value '-inf': must "
      "be a finite number"),
 ], ids=lambda value: value[0] if isinstance(value, list) else None)
