@@ -101,11 +101,11 @@ def test_repeatable_plugin_option_from_env(rig_runner: RigRunner) -> None:
      "argument --basic-ping-count: invalid value 'abc': must be a whole number "
      "(from command line)"),
     ([], {"RIG_BASIC_PING_COUNT": "0"}, None,
-     "argument --basic-ping-count: invalid value '0': must be a whole number of at least 1 "
-     "(from env RIG_BASIC_PING_COUNT)"),
+     "argument --basic-ping-count: invalid value '0': must be a whole number from 1 to "
+     "1000000 (from env RIG_BASIC_PING_COUNT)"),
     ([], {}, "basic-ping-count = -2\n",
-     "argument --basic-ping-count: invalid value '-2': must be a whole number of at least 1 "
-     "(from config {file})"),
+     "argument --basic-ping-count: invalid value '-2': must be a whole number from 1 to "
+     "1000000 (from config {file})"),
     ([], {"RIG_CONNECT_TIMEOUT": "soon"}, None,
      "argument --connect-timeout: invalid value 'soon': must be a number "
      "(from env RIG_CONNECT_TIMEOUT)"),
