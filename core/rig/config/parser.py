@@ -24,6 +24,7 @@ import configargparse
 from rig.config.files import ConfigEntry, ConfigFile, normalize_key
 from rig.errors import ConfigError, PluginError, UsageError
 from rig.secret import MASK
+from rig.terminal import printable
 
 ENV_PREFIX = "RIG_"
 CORE_OWNER = "rig"
@@ -75,19 +76,40 @@ class Parsed:
     """dest → ``command line``, ``env RIG_X``, ``config FILE`` or ``default``."""
 
 
-def _checked_type(convert: Callable[[str], Any], secret: bool) -> Callable[[str], Any]:
-    """Turn a type's ValueError into argparse's error with the value (``***`` when secret) and
-    the reason."""
+def _checked_type(convert: Callable[[str], Any] | None, secret: bool) -> Callable[[str], Any]:
+    """The type of every option that takes a value: text that is not valid UTF-8 (bytes of
+    another encoding on the command line or in the environment, which Python hands over as
+    lone surrogates) is refused before ``convert`` sees it, and a ``ValueError`` of ``convert``
+    becomes argparse's error with the value (``***`` when secret) and the reason."""
 
     def parse(text: str) -> Any:
+        shown = MASK if secret else _shown(text)
+        if not _is_utf8(text):
+            raise argparse.ArgumentTypeError(
+                f"invalid value {shown}: is not valid UTF-8: give it as UTF-8 text (check the "
+                "locale it was typed in)")
+        if convert is None:
+            return text
         try:
             return convert(text)
         except (ValueError, TypeError) as exc:
             reason = str(exc) or "not accepted"
-            shown = MASK if secret else repr(text)
             raise argparse.ArgumentTypeError(f"invalid value {shown}: {reason}") from None
 
     return parse
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        str(text).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for a message; bytes that are not UTF-8 shown as ``\\xff``."""
+    return repr(text) if _is_utf8(text) else f"'{printable(str(text))}'"
 
 
 class OptionGroup:
@@ -197,8 +219,6 @@ class OptionParser:
             setting: bool, kwargs: dict[str, Any]) -> None:
         """Add an option to ``group`` for ``owner`` (what :meth:`OptionGroup.addoption`
         does); ``setting=False`` gives it no environment variable and no config key."""
-        if "type" in kwargs:
-            kwargs["type"] = _checked_type(kwargs["type"], secret)
         taken = next((o for o in self.options.values() if set(o.flags) & set(flags)), None)
         if taken is not None:
             raise PluginError(
@@ -211,6 +231,8 @@ class OptionParser:
         except (argparse.ArgumentError, ValueError, TypeError) as exc:
             raise PluginError(f"plugin {owner} cannot add option {'/'.join(flags)}: {exc}",
                               hint="check its add_argument arguments") from None
+        if action.nargs != 0:  # it takes a value: through the checked type
+            action.type = _checked_type(action.type, secret)
         metavar = action.metavar if isinstance(action.metavar, str) else "VALUE"
         info = OptionInfo(action.dest, tuple(flags), owner, secret, setting, metavar)
         self.options[action.dest] = info
