@@ -101,11 +101,11 @@ def test_repeatable_plugin_option_from_env(rig_runner: RigRunner) -> None:
      "argument --basic-ping-count: invalid value 'abc': must be a whole number "
      "(from command line)"),
     ([], {"RIG_BASIC_PING_COUNT": "0"}, None,
-     "argument --basic-ping-count: invalid value '0': must be a whole number of at least 1 "
-     "(from env RIG_BASIC_PING_COUNT)"),
+     "argument --basic-ping-count: invalid value '0': must be a whole number from 1 to "
+     "1000000 (from env RIG_BASIC_PING_COUNT)"),
     ([], {}, "basic-ping-count = -2\n",
-     "argument --basic-ping-count: invalid value '-2': must be a whole number of at least 1 "
-     "(from config {file})"),
+     "argument --basic-ping-count: invalid value '-2': must be a whole number from 1 to "
+     "1000000 (from config {file})"),
     ([], {"RIG_CONNECT_TIMEOUT": "soon"}, None,
      "argument --connect-timeout: invalid value 'soon': must be a number "
      "(from env RIG_CONNECT_TIMEOUT)"),
@@ -255,3 +255,70 @@ def test_the_config_file_is_read_once_per_run(rig_runner: RigRunner, tmp_path: P
     assert run.section("basic")["c1"]["latency_ms"]["count"] == 2
     opened = list(_OPENED)
     assert opened == [str(path)]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[basic]\nping-count = [1, 2]\n",
+     "config file {file}: [basic] ping-count is a list, but --basic-ping-count takes one value "
+     "(N): write one value, without [ ]"),
+    ("connect-timeout = []\n",
+     "config file {file}: connect-timeout is a list, but --connect-timeout takes one value "
+     "(SECONDS): write one value, without [ ]"),
+    ("keep-tables = [true]\n",
+     "config file {file}: keep-tables is a list, but --keep-tables takes one value (true or "
+     "false): write one value, without [ ]"),
+    ("keep-tables = 5\n",
+     "config file {file}: keep-tables = 5, but --keep-tables is a flag: write keep-tables = "
+     "true or keep-tables = false"),
+    ("verbose = 'loud'\n",
+     "config file {file}: verbose = loud, but --verbose counts: write verbose = a whole number "
+     "from 0 to 100"),
+    ("[[basic]]\nping-count = 3\n",
+     "config file {file}: [[basic]] is an array of tables, which rig does not support: "
+     "write [basic]"),
+    ("plugin = [{name = 'basic'}]\n",
+     "config file {file}: [[plugin]] is an array of tables, which rig does not support: "
+     "write [plugin]"),
+    ("[basic]\nx = [{a = 1}]\n",
+     "config file {file}: [basic] x holds a table inside a list: "
+     "write a value or a list of values"),
+    ("plugin = [['basic']]\n",
+     "config file {file}: plugin holds a list inside a list: write a value or a list of values"),
+    ("plugin = ['basic', {a = 1}]\n",
+     "config file {file}: plugin holds a table inside a list: "
+     "write a value or a list of values"),
+    ("host = {name = 'db'}\n",
+     "config file {file}: [host] is a table, but --host takes a value: "
+     "write host = HOST[:PORT] at the top level"),
+    ("[basic.deeper]\nx = 1\n",
+     "config file {file}: [basic] deeper is a table nested too deep: options sit at the top "
+     "level or in a table named after their plugin"),
+], ids=["list-for-number", "empty-list", "list-for-flag", "number-for-flag", "word-for-count",
+        "array-of-tables",
+        "inline-array-of-tables", "tables-in-a-list", "nested-list", "mixed-list",
+        "table-for-value", "nested-table"])
+def test_a_config_file_shape_rig_cannot_use_is_one_line(
+        rig_runner: RigRunner, tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "rig.toml"
+    path.write_text(text)
+    run = rig_runner.run_on_server(report=False)
+    assert run.exit_code == 4, run.output
+    assert run.stderr == f"rig: error: {message.format(file=path)}\n"
+
+
+def test_a_config_file_that_is_not_utf8_says_how_to_fix_it(
+        rig_runner: RigRunner, tmp_path: Path) -> None:
+    path = tmp_path / "rig.toml"
+    path.write_bytes(b'user = "caf\xe9"\n')
+    run = rig_runner.run_on_server(report=False)
+    assert run.exit_code == 4
+    assert run.stderr == (f"rig: error: config file {path} is not UTF-8 text (byte 0xe9 at "
+                          "offset 11): save it as UTF-8\n")
+
+
+def test_a_directory_given_as_the_config_file_is_named_so(
+        rig_runner: RigRunner, tmp_path: Path) -> None:
+    run = rig_runner.run_on_server("--config", str(tmp_path), report=False)
+    assert run.exit_code == 4
+    assert run.stderr == (f"rig: error: config file {tmp_path} is a directory: give the path "
+                          "of a TOML file to --config (or RIG_CONFIG)\n")

@@ -164,20 +164,6 @@ def test_a_report_section_that_is_not_json_is_an_error_naming_plugin_and_path(
     assert "basic" in run.report["sections"]  # the other sections are kept
 
 
-def test_a_report_that_cannot_be_written_exits_4_and_the_others_are_written(
-        rig_runner: RigRunner, tmp_path: Path) -> None:
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a directory")
-    junit = tmp_path / "rig.xml"
-    run = rig_runner.run_on_server("--junit-xml", str(junit), "--report-json",
-                                   str(blocker / "r.json"), report=False)
-    assert run.exit_code == 4
-    line = next(line for line in run.stderr.splitlines() if "--report-json" in line)
-    assert line.startswith(f"rig: error: cannot write --report-json {blocker / 'r.json'}: ")
-    assert line.endswith(": check the path and its directory's permissions")
-    assert ET.parse(junit).getroot().get("tests") == "3"
-
-
 def test_the_lost_server_outranks_a_plugin_error(rig_runner: RigRunner,
                                                   rig_server: ServerDSN) -> None:
     """Exit codes by severity: 2, 5, 3, 4, 1. One connection cannot reach its server (5), the

@@ -91,6 +91,11 @@ class SandboxError(ConnectError):
     """The throwaway sandbox server could not be found, started or stopped."""
 
 
+def os_reason(exc: OSError) -> str:
+    """Why an operating-system call failed, to go in a message: ``permission denied``."""
+    return (exc.strerror or str(exc)).lower()
+
+
 def code_location(exc: BaseException) -> str:
     """Where ``exc`` came from in code that is not rig's core: ``file:line`` of the innermost
     frame outside ``core/rig`` (the plugin's line that raised, or that called into rig), or

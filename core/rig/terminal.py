@@ -28,10 +28,12 @@ _STYLES = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "cyan": "36
 DEFAULT_WIDTH = 80
 
 
-_CONTROL = re.compile("\x1b\\[[0-9;]*m|[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(
+    "\x1b\\[[0-9;]*m|[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 """An SGR colour sequence (kept where colour is allowed), or a character that is shown escaped:
-C0 controls but tab, DEL, C1 controls (``\x9b`` is a CSI on some terminals) and the
-bidirectional overrides that make text read other than it is."""
+C0 controls but tab, DEL, C1 controls (``\x9b`` is a CSI on some terminals), the
+bidirectional overrides that make text read other than it is, and lone surrogates (bytes that
+were not UTF-8 in an argument or a variable: no stream can write them as they are)."""
 _NAMED = {"\n": "\\n", "\r": "\\r"}
 
 
@@ -46,6 +48,8 @@ def printable(text: str, *, colour: bool = False) -> str:
             return found if colour else "\\x1b" + found[1:]
         if found in _NAMED:
             return _NAMED[found]
+        if 0xDC80 <= ord(found) <= 0xDCFF:  # the byte surrogateescape stands for
+            return f"\\x{ord(found) - 0xDC00:02x}"
         return f"\\x{ord(found):02x}" if ord(found) < 0x100 else f"\\u{ord(found):04x}"
 
     return _CONTROL.sub(escape, text)

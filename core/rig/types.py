@@ -8,8 +8,13 @@ Every number is usable as it is: whole numbers are at most :data:`MAX_INT` (what
 from __future__ import annotations
 
 import math
+import os
 import re
+import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rig.errors import os_reason
 
 MAX_INT = 2**31 - 1
 """The largest whole number any option takes."""
@@ -128,6 +133,66 @@ def choice_list(choices: Sequence[str]) -> Callable[[str], list[str]]:
 
     parse.__name__ = "choice list"
     return parse
+
+
+def output_file(text: str) -> str:
+    """A file rig will write whole (a report): checked when the option is parsed, before the
+    run starts, without creating or truncating it. Refused: a directory, something that is
+    not a regular file, a path under a regular file, a directory no file can be created in
+    (the file is written to a temporary file there and renamed into place), an existing file
+    that cannot be written. Missing directories are fine: they are created when the file is
+    written. ``~`` is expanded; an empty value stays empty (no file)."""
+    return _output_path(text, replaced=True)
+
+
+def append_file(text: str) -> str:
+    """A file rig appends to (a log): checked as :func:`output_file`, except that an existing
+    file only needs to be writable itself."""
+    return _output_path(text, replaced=False)
+
+
+def _output_path(text: str, *, replaced: bool) -> str:
+    if not str(text):
+        return ""
+    path = Path(text).expanduser()
+    try:
+        return _checked_output(path, replaced=replaced)
+    except OSError as exc:  # a stat that failed: a path too long, a directory we cannot search
+        raise ValueError(f"cannot check it: {os_reason(exc)}: check the path") from None
+
+
+def _checked_output(path: Path, *, replaced: bool) -> str:
+    if path.is_dir():
+        raise ValueError("is a directory: name a file in it")
+    if path.exists():
+        if not path.is_file():
+            raise ValueError("is not a regular file: name a regular file")
+        _probe(lambda: os.close(os.open(path, os.O_WRONLY | os.O_APPEND)),
+               "cannot write it", "choose a file you can write")
+        if not replaced:
+            return str(path)
+    directory = path.parent
+    while not directory.exists():
+        directory = directory.parent
+    if not directory.is_dir():
+        raise ValueError(f"{directory} is not a directory: choose a path in a directory")
+    _probe(lambda: _create_and_remove(directory), f"cannot create a file in {directory}",
+           "choose a directory you can write in")
+    return str(path)
+
+
+def _create_and_remove(directory: Path) -> None:
+    fd, name = tempfile.mkstemp(dir=directory, prefix=".rig-check-")
+    os.close(fd)
+    os.unlink(name)
+
+
+def _probe(attempt: Callable[[], None], cause: str, fix: str) -> None:
+    """Run ``attempt``; an ``OSError`` becomes ``ValueError("<cause>: <reason>: <fix>")``."""
+    try:
+        attempt()
+    except OSError as exc:
+        raise ValueError(f"{cause}: {os_reason(exc)}: {fix}") from None
 
 
 def _int(text: str, *, limit: bool = True) -> int:

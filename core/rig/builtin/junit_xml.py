@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from rig import types
 from rig.config.config import Config
 from rig.config.parser import OptionParser
 from rig.engine.results import RunResult, Verdict
-from rig.errors import ConfigError
+from rig.errors import ConfigError, os_reason
 from rig.hookspecs import hookimpl
 from rig.reportfile import write_atomically
 from rig.terminal import printable
@@ -16,7 +17,7 @@ from rig.terminal import printable
 @hookimpl
 def rig_addoption(parser: OptionParser) -> None:
     parser.getgroup("reports").addoption(
-        "--junit-xml", metavar="FILE",
+        "--junit-xml", type=types.output_file, metavar="FILE",
         help="write a JUnit XML report (one testcase per check) to FILE")
 
 
@@ -27,7 +28,7 @@ def rig_write_report(result: RunResult, config: Config) -> None:
         try:
             write_atomically(path, junit_xml(result))
         except OSError as exc:
-            raise ConfigError(f"cannot write --junit-xml {path}: {exc.strerror}",
+            raise ConfigError(f"cannot write --junit-xml {path}: {os_reason(exc)}",
                               hint="check the path and its directory's permissions") from None
 
 

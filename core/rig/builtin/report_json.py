@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rig import types
 from rig.config.config import Config
 from rig.config.parser import OptionParser
 from rig.engine.results import ConnectionResult, RunResult
-from rig.errors import ConfigError
+from rig.errors import ConfigError, os_reason
 from rig.hookspecs import hookimpl
 from rig.reportfile import write_atomically
 
 
 @hookimpl
 def rig_addoption(parser: OptionParser) -> None:
-    parser.getgroup("reports").addoption("--report-json", metavar="FILE",
+    parser.getgroup("reports").addoption("--report-json", type=types.output_file, metavar="FILE",
                                          help="write the JSON report to FILE")
 
 
@@ -27,7 +28,7 @@ def rig_write_report(result: RunResult, config: Config) -> None:
         try:
             write_atomically(path, text)
         except OSError as exc:
-            raise ConfigError(f"cannot write --report-json {path}: {exc.strerror}",
+            raise ConfigError(f"cannot write --report-json {path}: {os_reason(exc)}",
                               hint="check the path and its directory's permissions") from None
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rig.errors import ConfigError
+from rig.errors import ConfigError, os_reason
 
 CONFIG_FILE_NAME = "rig.toml"
 
@@ -18,7 +18,10 @@ def find_config_file(explicit: str | None, cwd: Path, environ: Mapping[str, str]
     ``$XDG_CONFIG_HOME/rig/rig.toml`` (``~/.config/rig/rig.toml``), else none."""
     if explicit:
         path = Path(explicit).expanduser()
-        if not path.is_file():
+        if path.is_dir():
+            raise ConfigError(f"config file {path} is a directory",
+                              hint="give the path of a TOML file to --config (or RIG_CONFIG)")
+        if not path.exists():
             raise ConfigError(f"config file {path} not found", hint="check --config or RIG_CONFIG")
         return path
     local = cwd / CONFIG_FILE_NAME
@@ -72,9 +75,12 @@ class ConfigFile:
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"config file {path} is not UTF-8 text") from None
+            raise ConfigError(f"cannot read config file {path}: {os_reason(exc)}",
+                              hint="check its permissions") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config file {path} is not UTF-8 text (byte "
+                              f"0x{exc.object[exc.start]:02x} at offset {exc.start})",
+                              hint="save it as UTF-8") from None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -93,12 +99,26 @@ class ConfigFile:
         return parsed
 
     def _add(self, key: str, value: Any, table: str | None) -> None:
+        """Add one key; a shape that no option can take (a table or list within it, an array
+        of tables) is a ConfigError naming the key and the file."""
         entry = ConfigEntry(normalize_key(key), "", table)
         if isinstance(value, dict):
-            raise ConfigError(
-                f"config file {self.path}: {entry.origin} is a table nested too deep",
-                hint="options sit at the top level or in a table named after their plugin",
-            )
-        converted = [_scalar(item) for item in value] if isinstance(value, list) \
-            else _scalar(value)
-        self.entries.append(ConfigEntry(entry.key, converted, table))
+            raise self._error(f"{entry.origin} is a table nested too deep",
+                              "options sit at the top level or in a table named after their "
+                              "plugin")
+        if isinstance(value, list):
+            if value and table is None and all(isinstance(item, dict) for item in value):
+                name = normalize_key(key).replace("-", "_")
+                raise self._error(f"[[{name}]] is an array of tables, which rig does not "
+                                  "support", f"write [{name}]")
+            for item in value:
+                if isinstance(item, (dict, list)):
+                    kind = "table" if isinstance(item, dict) else "list"
+                    raise self._error(f"{entry.origin} holds a {kind} inside a list",
+                                      "write a value or a list of values")
+            self.entries.append(ConfigEntry(entry.key, [_scalar(item) for item in value], table))
+        else:
+            self.entries.append(ConfigEntry(entry.key, _scalar(value), table))
+
+    def _error(self, cause: str, fix: str) -> ConfigError:
+        return ConfigError(f"config file {self.path}: {cause}", hint=fix)

@@ -21,14 +21,19 @@ from typing import Any
 
 import configargparse
 
-from rig.config.files import ConfigEntry, ConfigFile
+from rig.config.files import ConfigEntry, ConfigFile, normalize_key
 from rig.errors import ConfigError, PluginError, UsageError
 from rig.secret import MASK
+from rig.terminal import printable
 
 ENV_PREFIX = "RIG_"
 CORE_OWNER = "rig"
 SOURCE_CLI = "command line"
 SOURCE_DEFAULT = "default"
+MAX_COUNT = 100
+"""The largest count (``verbose = 3``) a config file may give an option like ``-v``."""
+_FLAG_WORDS = ("true", "false", "yes", "no", "on", "off", "1", "0")
+"""What a config file may set a flag to (what ConfigArgParse understands)."""
 
 
 @dataclass(frozen=True)
@@ -71,19 +76,40 @@ class Parsed:
     """dest → ``command line``, ``env RIG_X``, ``config FILE`` or ``default``."""
 
 
-def _checked_type(convert: Callable[[str], Any], secret: bool) -> Callable[[str], Any]:
-    """Turn a type's ValueError into argparse's error with the value (``***`` when secret) and
-    the reason."""
+def _checked_type(convert: Callable[[str], Any] | None, secret: bool) -> Callable[[str], Any]:
+    """The type of every option that takes a value: text that is not valid UTF-8 (bytes of
+    another encoding on the command line or in the environment, which Python hands over as
+    lone surrogates) is refused before ``convert`` sees it, and a ``ValueError`` of ``convert``
+    becomes argparse's error with the value (``***`` when secret) and the reason."""
 
     def parse(text: str) -> Any:
+        shown = MASK if secret else _shown(text)
+        if not _is_utf8(text):
+            raise argparse.ArgumentTypeError(
+                f"invalid value {shown}: is not valid UTF-8: give it as UTF-8 text (check the "
+                "locale it was typed in)")
+        if convert is None:
+            return text
         try:
             return convert(text)
         except (ValueError, TypeError) as exc:
             reason = str(exc) or "not accepted"
-            shown = MASK if secret else repr(text)
             raise argparse.ArgumentTypeError(f"invalid value {shown}: {reason}") from None
 
     return parse
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        str(text).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for a message; bytes that are not UTF-8 shown as ``\\xff``."""
+    return repr(text) if _is_utf8(text) else f"'{printable(str(text))}'"
 
 
 class OptionGroup:
@@ -145,6 +171,8 @@ class OptionParser:
         self.not_settings: set[str] = set()
         self.current_owner = CORE_OWNER
         self._actions: dict[str, argparse.Action] = {}
+        self._counts: set[str] = set()
+        """Options that count (``-vv``): in the config file a whole number, or a flag."""
         self._groups: dict[str, OptionGroup] = {}
         adapter = self
 
@@ -191,8 +219,6 @@ class OptionParser:
             setting: bool, kwargs: dict[str, Any]) -> None:
         """Add an option to ``group`` for ``owner`` (what :meth:`OptionGroup.addoption`
         does); ``setting=False`` gives it no environment variable and no config key."""
-        if "type" in kwargs:
-            kwargs["type"] = _checked_type(kwargs["type"], secret)
         taken = next((o for o in self.options.values() if set(o.flags) & set(flags)), None)
         if taken is not None:
             raise PluginError(
@@ -205,12 +231,16 @@ class OptionParser:
         except (argparse.ArgumentError, ValueError, TypeError) as exc:
             raise PluginError(f"plugin {owner} cannot add option {'/'.join(flags)}: {exc}",
                               hint="check its add_argument arguments") from None
+        if action.nargs != 0:  # it takes a value: through the checked type
+            action.type = _checked_type(action.type, secret)
         metavar = action.metavar if isinstance(action.metavar, str) else "VALUE"
         info = OptionInfo(action.dest, tuple(flags), owner, secret, setting, metavar)
         self.options[action.dest] = info
         self._actions[action.dest] = action
         if not setting:
             self.not_settings.add(action.dest)
+        if kwargs.get("action") == "count":
+            self._counts.add(action.dest)
 
     def format_help(self) -> str:
         """The text of ``rig --help``."""
@@ -269,6 +299,7 @@ class OptionParser:
         self._argv = list(argv)
         self._environ = env
         self._refuse_dashed_secret(argv)
+        self._check_config_file()
         namespace, extra = self._argparser.parse_known_args(args=argv, env_vars=env)
         if extra and not partial:
             raise self._unknown_arguments(extra)
@@ -308,6 +339,47 @@ class OptionParser:
                     raise UsageError(f"{arg} is followed by an argument that starts with '-' "
                                      "and is no option",
                                      hint=f"write a value that starts with '-' as {arg}=VALUE")
+
+    def _check_config_file(self) -> None:
+        """Refuse a config-file value the option it sets cannot take: a table for an option,
+        a list for an option of one value, a flag set to something other than true or false
+        (ConfigArgParse would say it without the file, or fail)."""
+        if self.config_file is None:
+            return
+        keys = self._config_keys()
+        path = self.config_file.path
+        for table in self.config_file.tables:
+            dest = keys.get(normalize_key(table))
+            if dest is not None:
+                info = self.options[dest]
+                raise ConfigError(f"config file {path}: [{table}] is a table, but {info.flag} "
+                                  "takes a value",
+                                  hint=f"write {info.name} = {self._expected(dest)} at the top "
+                                  "level")
+        for entry in self.config_file.entries:
+            dest = keys.get(self.resolve_entry(entry))
+            if dest is None:
+                continue
+            action, info = self._actions[dest], self.options[dest]
+            where = f"config file {path}: {entry.origin}"
+            if isinstance(entry.value, list):
+                if not _takes_list(action):
+                    raise ConfigError(f"{where} is a list, but {info.flag} takes one value "
+                                      f"({self._expected(dest)})",
+                                      hint="write one value, without [ ]")
+            elif dest in self._counts:
+                if entry.value.lower() not in _FLAG_WORDS and not (
+                        entry.value.isdigit() and int(entry.value) <= MAX_COUNT):
+                    raise ConfigError(f"{where} = {entry.value}, but {info.flag} counts",
+                                      hint=f"write {entry.key} = a whole number from 0 to "
+                                      f"{MAX_COUNT}")
+            elif action.nargs == 0 and entry.value.lower() not in _FLAG_WORDS:
+                raise ConfigError(f"{where} = {entry.value}, but {info.flag} is a flag",
+                                  hint=f"write {entry.key} = true or {entry.key} = false")
+
+    def _expected(self, dest: str) -> str:
+        """What option ``dest`` takes, for a message: ``true or false``, ``N``, ``FILE``."""
+        return "true or false" if self._actions[dest].nargs == 0 else self.options[dest].metavar
 
     def with_source(self, message: str) -> str:
         """An argparse error message with ``(from SOURCE)`` for the option it names."""
@@ -353,6 +425,12 @@ class OptionParser:
         for value in sorted(self._secret_values(), key=len, reverse=True):
             message = message.replace(value, MASK)
         return message
+
+
+def _takes_list(action: argparse.Action) -> bool:
+    """Whether a config-file list can set ``action`` (as ConfigArgParse decides it)."""
+    return isinstance(action, argparse._AppendAction) or action.nargs in ("+", "*") or (
+        isinstance(action.nargs, int) and action.nargs > 1)
 
 
 def _options_part(argv: Sequence[str]) -> list[str]:

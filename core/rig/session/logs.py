@@ -11,7 +11,7 @@ from typing import Any
 
 from loguru import logger
 
-from rig.errors import ConfigError
+from rig.errors import ConfigError, os_reason
 from rig.terminal import Terminal, printable
 
 TEXT_FORMAT = (
@@ -86,7 +86,7 @@ class RunLogging:
                     diagnose=False, encoding="utf-8"))
             except OSError as exc:
                 self.__exit__(None, None, None)
-                raise ConfigError(f"cannot open --log-file {self.log_file}: {exc.strerror}",
+                raise ConfigError(f"cannot open --log-file {self.log_file}: {os_reason(exc)}",
                                   hint="check the path") from None
         logging.getLogger().addHandler(self._handler)
         return self

@@ -48,7 +48,8 @@ def add_bootstrap_options(parser: OptionParser) -> None:
         help="less output: -q warnings and errors only, -qq no summary either")
     add("output", "--log-level", type=_log_level, metavar="LEVEL",
         help=f"log level ({', '.join(LOG_LEVELS)}); overrides -v/-q")
-    add("output", "--log-file", metavar="FILE", help="also write the log to FILE")
+    add("output", "--log-file", type=types.append_file, metavar="FILE",
+        help="also write the log to FILE (appended to)")
     add("output", "--log-format", type=_log_format, default="text", metavar="text|json",
         help="format of log lines (default: %(default)s)")
     add("output", "--color", type=types.choice(COLOR_MODES), default="auto",

@@ -55,7 +55,7 @@ def rig_addoption(parser: rig.OptionParser) -> None:
     group.addoption("--isolation-expect", metavar="FILE",
                     help="a profile (level -> test -> result, TOML or JSON, or a shipped name "
                     "such as mariadb-10.11): every difference fails the run")
-    group.addoption("--isolation-save-profile", metavar="FILE",
+    group.addoption("--isolation-save-profile", type=rig.types.output_file, metavar="FILE",
                     help="write the observed matrix as a profile (JSON if FILE ends in .json, "
                     "else TOML)")
 

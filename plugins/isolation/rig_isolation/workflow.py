@@ -225,7 +225,12 @@ class Judge:
                          "innodb_snapshot_isolation", "snapshot_isolation_runs",
                          "tidb_txn_mode", "txn_mode") if k in server) or "server defaults",
                      "date": time.strftime("%Y-%m-%d", time.gmtime())}
-            profile.save(save, run.results(), about)
+            try:
+                profile.save(save, run.results(), about)
+            except OSError as exc:  # it was writable when the run began
+                reason = (exc.strerror or str(exc)).lower()
+                raise rig.ConfigError(f"cannot write --isolation-save-profile {save}: {reason}",
+                                      hint="check the path") from None
             ctx.log.info("saved the observed matrix to {}", save)
 
 

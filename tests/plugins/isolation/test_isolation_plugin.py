@@ -230,6 +230,39 @@ def test_save_profile_round_trips(rig_runner: RigRunner, tmp_path: Path, name: s
     assert again.exit_code == 0, again.output
 
 
+def test_an_unwritable_save_profile_is_refused_before_the_run(
+        rig_runner: RigRunner, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("keep me")
+    target = blocker / "observed.toml"
+    run = _isolation(rig_runner, "--isolation-save-profile", str(target), report=False)
+    assert run.exit_code == 4
+    assert run.stderr == (f"rig: error: argument --isolation-save-profile: invalid value "
+                          f"'{target}': {blocker} is not a directory: choose a path in a "
+                          "directory (from command line)\n")
+    assert run.stdout == ""  # the run never began: no summary
+    assert blocker.read_text() == "keep me"
+
+
+def test_a_save_profile_that_fails_when_written_is_one_line(
+        rig_runner: RigRunner, tmp_path: Path) -> None:
+    """The path was fine when the run began; it became a directory meanwhile."""
+    target = tmp_path / "observed.toml"
+
+    class Taker:
+        @rig.hookimpl
+        def rig_state_enter(self, state: str) -> None:
+            if state == "isolation_judging":
+                target.mkdir()
+
+    run = _isolation(rig_runner, "--isolation-levels", "serializable", "--isolation-tests",
+                     "g0", "--isolation-save-profile", str(target), "--plugin", "taker",
+                     plugins=[("taker", Taker())])
+    assert run.exit_code == 4, run.output
+    assert _one_line_error(run) == (f"rig: error: cannot write --isolation-save-profile "
+                                    f"{target}: is a directory: check the path")
+
+
 def test_clean_up_runs_after_a_failure(rig_runner: RigRunner, state: State) -> None:
     class Breaks:
         @rig.hookimpl
