@@ -171,7 +171,8 @@ class Connection:
         return int(self.raw.thread_id())
 
     def _error(self, exc: BaseException, operation: str) -> DatabaseError:
-        return DatabaseError(exc, operation=operation, connection_id=self.id, state=self.state)
+        return DatabaseError(exc, operation=operation, connection_id=self.id, state=self.state,
+                             server=self.settings.address)
 
     def execute(self, sql: str, args: Sequence[Any] | dict[str, Any] | None = None) -> int:
         """Run a statement; returns the affected row count."""
