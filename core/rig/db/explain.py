@@ -119,5 +119,8 @@ def explain_lost(exc: BaseException, settings: ConnectionSettings,
 
 def _coded(exc: BaseException) -> str:
     code = error_code(exc)
-    message = error_message(exc) or type(exc).__name__
+    message = error_message(exc)
+    if code == 0 and not message:  # PyMySQL's InterfaceError(0, "")
+        return "the session was already closed after an earlier failure"
+    message = message or type(exc).__name__
     return f"({code}) {message}" if code else message

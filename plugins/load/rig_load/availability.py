@@ -9,6 +9,7 @@ report and the summary.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rig_load.run import LoadRun
@@ -17,14 +18,19 @@ MAX_LOST_FRACTION = 0.10
 """A run that lost more than this share of its measured connection-time fails."""
 
 
-def stalls(intervals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def stalls(intervals: list[dict[str, Any]],
+           gaps: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
     """Runs of measured intervals in which no event completed and none failed (a server that
-    froze), as ``{"at_s", "duration_s", "intervals"}``; ``at_s`` is the stall's start."""
+    froze), as ``{"at_s", "duration_s", "intervals"}``; ``at_s`` is the stall's start. An
+    interval during a gap is the gap's (the server was gone, not frozen)."""
     found: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
     for record in intervals:
+        start = record["t_s"] - record["seconds"]
+        in_gap = any(gap["at_s"] < record["t_s"] and start < gap["at_s"] + gap["duration_s"]
+                     for gap in gaps)
         stalled = (not record["ramp_up"] and record["threads"] and not record["events"]
-                   and not record["errors"] and not record["reconnects"])
+                   and not record["errors"] and not record["reconnects"] and not in_gap)
         if not stalled:
             current = None
             continue
@@ -68,4 +74,4 @@ def describe(figures: dict[str, Any]) -> str:
 def of_run(run: LoadRun) -> dict[str, Any]:
     """:func:`summary` of a finished run (call after ``run.close()``)."""
     gaps = [gap for stats in run.workers.values() for gap in stats.gaps]
-    return summary(gaps, stalls(run.intervals), len(run.plan.order), run.measured_s)
+    return summary(gaps, stalls(run.intervals, gaps), len(run.plan.order), run.measured_s)

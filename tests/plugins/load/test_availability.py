@@ -14,7 +14,8 @@ def interval(t_s: float, events: int, *, errors: int = 0, ramp_up: bool = False)
 
 def test_a_stall_is_a_run_of_intervals_with_nothing_completed_or_failed() -> None:
     found = stalls([interval(1, 0, ramp_up=True), interval(2, 5), interval(3, 0),
-                    interval(4, 0), interval(5, 0, errors=3), interval(6, 0), interval(7, 4)])
+                    interval(4, 0), interval(5, 0, errors=3), interval(6, 0), interval(7, 4),
+                    interval(9, 0)], [{"at_s": 8.5, "duration_s": 2.0}])  # 9: in a gap
     assert found == [{"at_s": 2.0, "duration_s": 2.0, "intervals": 2},
                      {"at_s": 5.0, "duration_s": 1.0, "intervals": 1}]
 
