@@ -895,10 +895,10 @@ def test_retry_failures_open_the_servers_circuit_breaker(
     ctx.connect()
     standin.fail_next(1213, "Deadlock found when trying to get lock; try restarting "
                            "transaction", match=ANSWER, times=3)
-    with pytest.raises(rig.DatabaseError, match="circuit breaker open"):
+    with pytest.raises(rig.DatabaseError, match=r"failed 1 time\(s\) in a row; last: \(1213\)"):
         ctx.retry(lambda s: s.scalar("SELECT 42"), operation="the answer")
     assert standin.count(ANSWER) == 1  # the open breaker stopped the second attempt
-    with pytest.raises(rig.ConnectError, match="circuit breaker open"):
+    with pytest.raises(rig.ConnectError, match=r"cannot connect to .*\(1213\) Deadlock"):
         ctx.open_connection()  # the same server's breaker
 
 

@@ -127,7 +127,9 @@ def test_breaker_opens_after_threshold_fails_fast_and_half_opens_after_cooldown(
     with pytest.raises(CircuitOpenError) as fast:
         call_with_retry(connect_dead, operation="connect", policy=FAST, breaker=breaker)
     assert len(calls) == 2  # the dead server was not called again
-    assert "circuit breaker open for 127.0.0.1:x after 2 consecutive failures" in str(fast.value)
+    assert "127.0.0.1:x failed 2 time(s) in a row; last: (2003)" in str(fast.value)
+    assert fast.value.error_class is ErrorClass.RECONNECT  # a server not answering: exit 5
+    assert fast.value.exit_code == 5
 
     clock.now += 5.0
     assert breaker.state == "half-open"
@@ -159,7 +161,55 @@ def test_cli_breaker_stops_hammering_a_dead_server(rig_runner) -> None:  # type:
     run = rig_runner.run("--host", f"127.0.0.1:{port}", "--connections", "3",
                          "--retry-attempts", "2", "--breaker-threshold", "2")
     assert run.exit_code == 5
-    assert "circuit breaker open for 127.0.0.1:" in run.stderr
+    [line] = [line for line in run.stderr.splitlines() if line.startswith("rig: error:")]
+    assert f"connection refused by 127.0.0.1:{port}" in line  # what the server did
+    assert "circuit breaker" not in run.stderr and "permanent" not in run.stderr
     assert run.report is not None
     assert len(run.report["connections"]) == 3
     assert all(c["error"]["state"] == "connecting" for c in run.report["connections"])
+
+
+def test_an_open_breaker_lets_one_trial_through_at_a_time_at_the_callers_pace() -> None:
+    import threading
+
+    clock = Clock()
+    breaker = CircuitBreaker("s", threshold=1, cooldown=0.5, clock=clock)
+    breaker.record_failure(OSError("refused"))
+    assert breaker.state == "open"
+    with pytest.raises(CircuitOpenError):
+        breaker.before_call(operation="c")
+    clock.now += 0.5  # a caller retrying at its own pace finds the breaker half-open
+    breaker.before_call(operation="c")  # this thread is the trial
+    breaker.before_call(operation="c")  # and may call again (a reconnect inside a retry)
+    refused: list[BaseException] = []
+
+    def other_caller() -> None:
+        try:
+            breaker.before_call(operation="c")
+        except CircuitOpenError as exc:
+            refused.append(exc)
+
+    thread = threading.Thread(target=other_caller)
+    thread.start()
+    thread.join()
+    assert len(refused) == 1  # one trial at a time, not one per connection
+    breaker.record_success()  # the server is back: everyone may call
+    assert breaker.state == "closed"
+    thread = threading.Thread(target=other_caller)
+    thread.start()
+    thread.join()
+    assert len(refused) == 1
+
+
+def test_a_permanent_error_ends_the_trial_without_a_verdict(rig_server: ServerDSN) -> None:
+    clock = Clock()
+    breaker = CircuitBreaker("s", threshold=1, cooldown=0.5, clock=clock)
+    breaker.record_failure(OSError("refused"))
+    clock.now += 0.5
+    wrong = ConnectionSettings(rig_server.host, rig_server.port, "no_such_user_x")
+    with pytest.raises(DatabaseError) as denied:
+        call_with_retry(lambda a: Connector().open_raw(wrong), operation="c",
+                        policy=RetryPolicy(1), breaker=breaker)
+    assert denied.value.code == 1045
+    assert breaker.state == "half-open"  # not re-opened, and the trial slot is free again:
+    breaker.before_call(operation="c")

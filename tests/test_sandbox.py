@@ -131,3 +131,38 @@ def test_sigterm_during_a_sandbox_run_cleans_up_and_reports(
     assert not sandbox_dir_of(stderr).exists()
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0  # the server is gone
+
+
+def _answers(box: Sandbox, timeout: float = 2.0) -> bool:
+    try:
+        pymysql.connect(host=box.host, port=box.port, user=box.user, ssl_disabled=True,
+                        connect_timeout=timeout, read_timeout=timeout).close()
+    except pymysql.err.OperationalError:
+        return False
+    return True
+
+
+def test_sandbox_faults_kill_revive_pause_resume_keep_port_and_data() -> None:
+    with Sandbox() as box:
+        port = box.port
+        with pymysql.connect(host=box.host, port=port, user=box.user, ssl_disabled=True,
+                             autocommit=True) as conn, conn.cursor() as cursor:
+            cursor.execute("CREATE DATABASE kept")
+        pid = box.pid
+        assert pid is not None
+        box.kill()
+        assert not alive(pid) and not _answers(box)
+        box.revive()
+        assert box.port == port and box.pid != pid
+        with pymysql.connect(host=box.host, port=port, user=box.user, ssl_disabled=True) \
+                as conn, conn.cursor() as cursor:
+            assert cursor.execute("SHOW DATABASES LIKE 'kept'") == 1  # same data directory
+        box.pause()
+        assert box.paused and not _answers(box, timeout=0.5)
+        box.resume()
+        assert not box.paused and _answers(box)
+        before = box.pid
+        box.restart(crash=True)
+        assert box.pid != before and _answers(box)
+        box.pause()  # stopping a frozen server does not hang
+    assert box.pid is None

@@ -87,6 +87,11 @@ class ConnectError(RigError):
     exit_code = ExitCode.UNREACHABLE
 
 
+class ServerLostError(ConnectError):
+    """The server stopped answering in the middle of the run: killed, crashed, restarted and
+    not back in time (exit 5)."""
+
+
 class SandboxError(ConnectError):
     """The throwaway sandbox server could not be found, started or stopped."""
 

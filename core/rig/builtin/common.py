@@ -120,9 +120,10 @@ def rig_addoption(parser: OptionParser) -> None:
     run.addoption("--breaker-threshold", type=types.positive_int, default=5, metavar="N",
                   help="consecutive failures that open a server's circuit breaker "
                   "(default: %(default)s)")
-    run.addoption("--breaker-cooldown", type=types.positive_float, default=10.0,
-                  metavar="SECONDS", help="how long an open breaker waits before one trial "
-                  "call (default: %(default)s)")
+    run.addoption("--breaker-cooldown", type=types.positive_float, default=1.0,
+                  metavar="SECONDS", help="an open breaker lets one trial call through at "
+                  "a time, at most this often, at the callers' retry pace (default: "
+                  "%(default)s)")
     run.addoption("--max-transitions", type=types.positive_int,
                   default=DEFAULT_MAX_TRANSITIONS, metavar="N",
                   help="end a workflow in error after this many transitions "

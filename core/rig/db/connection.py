@@ -176,7 +176,8 @@ class Connection:
         return sql if args is None else bind(sql, args, self.raw.escape)
 
     def _error(self, exc: BaseException, operation: str) -> DatabaseError:
-        return DatabaseError(exc, operation=operation, connection_id=self.id, state=self.state)
+        return DatabaseError(exc, operation=operation, connection_id=self.id, state=self.state,
+                             server=self.settings.address)
 
     def execute(self, sql: str, args: Sequence[Any] | dict[str, Any] | None = None) -> int:
         """Run a statement; returns the affected row count."""

@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import ssl
 
-from rig.db.resilience import CircuitOpenError, DatabaseError, error_code, error_message
+from rig.db.resilience import (
+    CircuitOpenError,
+    DatabaseError,
+    ErrorClass,
+    classify,
+    error_code,
+    error_message,
+)
 from rig.db.settings import ConnectionSettings
-from rig.errors import ConnectError
+from rig.errors import ConnectError, RigError, ServerLostError
 
 
 def explain(exc: BaseException, settings: ConnectionSettings) -> ConnectError:
     """One line for a failed connection attempt: the cause and the fix."""
+    if isinstance(exc, CircuitOpenError) and exc.last_error is not None:
+        return explain(exc.last_error, settings)  # what the server did, not the breaker
     cause = exc.cause if isinstance(exc, DatabaseError) else exc
     code = error_code(cause)
     message = error_message(cause)
     where = settings.address
     lowered = message.lower()
     if isinstance(exc, CircuitOpenError):
-        return ConnectError(str(cause), hint="the server kept failing; check it is up")
+        return ConnectError(str(cause), hint=f"check that the server at {where} is running "
+                            "and reachable")
     if code == 1045:
         using = "with a password" if settings.password else "without a password"
         return ConnectError(
@@ -72,3 +82,55 @@ def explain(exc: BaseException, settings: ConnectionSettings) -> ConnectError:
     return ConnectError(f"cannot connect to {where}: ({code}) {message}" if code
                         else f"cannot connect to {where}: {message}")
 
+
+
+_CANNOT_CONNECT = frozenset({2002, 2003})
+
+
+def lost_server_hint(address: str) -> str:
+    """The fix for a server lost mid-run."""
+    return (f"check that the server at {address} is running and reachable (it stopped, "
+            "crashed or restarted mid-run), then run again")
+
+
+def explain_lost(exc: BaseException, settings: ConnectionSettings,
+                 state: str) -> ServerLostError | None:
+    """One line for a handler's error that means the server was lost in ``state`` — a driver
+    error or a :class:`DatabaseError` of class *needs-reconnect*, a server whose circuit
+    breaker opened on such errors, a reconnection that failed — whichever plugin's handler
+    met it; ``None`` for any other error. ``settings`` are the connection's (the server, when
+    the error does not name one)."""
+    if isinstance(exc, ServerLostError):
+        return exc
+    address = settings.address
+    detail: str | None = None
+    if isinstance(exc, DatabaseError):
+        if exc.error_class is ErrorClass.RECONNECT:
+            address = exc.server or address
+            cause = exc.last_error if isinstance(exc, CircuitOpenError) else exc.cause
+            if cause is None:
+                detail = str(exc.cause)
+            elif error_code(cause) in _CANNOT_CONNECT:
+                detail = f"could not reconnect: {explain(cause, settings).message}"
+            else:
+                where = "" if isinstance(exc, CircuitOpenError) else f"{exc.operation} failed: "
+                detail = where + _coded(cause)
+    elif isinstance(exc, ConnectError):
+        cause = exc.__cause__
+        if isinstance(cause, DatabaseError) and cause.error_class is ErrorClass.RECONNECT:
+            detail = f"could not reconnect: {exc.message}"
+    elif not isinstance(exc, RigError) and classify(exc) is ErrorClass.RECONNECT:
+        detail = _coded(exc)
+    if detail is None:
+        return None
+    return ServerLostError(f"lost the connection to {address} in state {state}: {detail}",
+                           hint=lost_server_hint(address))
+
+
+def _coded(exc: BaseException) -> str:
+    code = error_code(exc)
+    message = error_message(exc)
+    if code == 0 and not message:  # PyMySQL's InterfaceError(0, "")
+        return "the session was already closed after an earlier failure"
+    message = message or type(exc).__name__
+    return f"({code}) {message}" if code else message

@@ -82,6 +82,8 @@ def classify(exc: BaseException) -> ErrorClass:
         return ErrorClass.RECONNECT
     if code is None and isinstance(exc, (ConnectionError, socket.timeout, BrokenPipeError)):
         return ErrorClass.RECONNECT
+    if code == 0 and not message:  # PyMySQL's InterfaceError(0, ""): the session is closed
+        return ErrorClass.RECONNECT
     return ErrorClass.PERMANENT
 
 
@@ -100,8 +102,11 @@ class DatabaseError(RigError):
         attempt: int = 1,
         connection_id: str | None = None,
         state: str | None = None,
+        server: str | None = None,
     ) -> None:
         self.cause = cause
+        self.server = server
+        """The server's ``host:port``, where known."""
         self.code = error_code(cause)
         self.error_class = classify(cause)
         self.operation = operation
@@ -134,33 +139,40 @@ class DatabaseError(RigError):
 
 
 class CircuitOpenError(DatabaseError):
-    """Raised instead of calling a server whose circuit breaker is open."""
+    """Raised instead of calling a server that keeps failing (its circuit breaker is open).
+    Its class is that of the last failure (``last_error``, the driver's error): a server
+    that stopped answering is *needs-reconnect* (exit 5)."""
 
-    def __init__(self, server: str, failures: int, retry_in: float, **context: Any) -> None:
-        self.server = server
+    def __init__(self, server: str, failures: int, retry_in: float,
+                 last_error: BaseException | None = None, **context: Any) -> None:
         self.failures = failures
         self.retry_in = retry_in
+        self.last_error = last_error
+        last = f"; last: {_failure_text(last_error)}" if last_error is not None else ""
         super().__init__(
-            ConnectionError(
-                f"circuit breaker open for {server} after {failures} consecutive failures; "
-                f"next try allowed in {retry_in:.1f}s"
-            ),
-            **context,
+            ConnectionError(f"{server} failed {failures} time(s) in a row{last}"),
+            server=server, **context,
         )
-        self.error_class = ErrorClass.PERMANENT
+        self.error_class = ErrorClass.RECONNECT if last_error is None else classify(last_error)
 
 
 @dataclass
 class CircuitBreaker:
-    """Stops calling a server after ``threshold`` consecutive failures (open), lets one trial
-    call through after ``cooldown`` seconds (half-open), and closes again on its success."""
+    """Stops calling a server after ``threshold`` consecutive failures (open). While open it
+    lets one trial call through at a time, at most every ``cooldown`` seconds (half-open): the
+    callers' own retries pace the trials, so a server that comes back is used again within
+    about ``cooldown`` seconds, while a dead one sees one attempt at a time, not one per
+    connection. A successful call closes it; a failed trial opens it again."""
 
     server: str
     threshold: int = 5
-    cooldown: float = 10.0
+    cooldown: float = 1.0
     clock: Callable[[], float] = time.monotonic
     failures: int = 0
     opened_at: float | None = None
+    last_error: BaseException | None = None
+    """The driver's error of the last failure."""
+    _probe: int | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -173,31 +185,53 @@ class CircuitBreaker:
         return "open"
 
     def before_call(self, **context: Any) -> None:
-        """Raise :class:`CircuitOpenError` when open; otherwise let the call through."""
+        """Raise :class:`CircuitOpenError` when open, or half-open with a trial call of another
+        thread in flight; otherwise let the call through (as the trial when half-open)."""
+        me = threading.get_ident()
         with self._lock:
-            if self.state == "open":
-                assert self.opened_at is not None
-                retry_in = self.cooldown - (self.clock() - self.opened_at)
-                raise CircuitOpenError(self.server, self.failures, retry_in, **context)
+            state = self.state
+            if state == "closed" or self._probe == me:
+                return
+            if state == "half-open" and self._probe is None:
+                self._probe = me
+                return
+            assert self.opened_at is not None
+            retry_in = max(self.cooldown - (self.clock() - self.opened_at), 0.0)
+            raise CircuitOpenError(self.server, self.failures, retry_in, self.last_error,
+                                   **context)
 
     def record_success(self) -> None:
         """Close the circuit."""
         with self._lock:
             self.failures = 0
             self.opened_at = None
+            self._probe = None
 
-    def record_failure(self) -> None:
-        """Count a failure; open (or re-open, from half-open) at the threshold."""
+    def record_failure(self, error: BaseException | None = None) -> None:
+        """Count a failure; open at the threshold, or again after a failed trial."""
         with self._lock:
             self.failures += 1
-            if self.failures >= self.threshold:
+            if error is not None:
+                self.last_error = error.cause if isinstance(error, DatabaseError) else error
+            if self.opened_at is None:
+                if self.failures >= self.threshold:
+                    self.opened_at = self.clock()
+            elif self._probe == threading.get_ident():
                 self.opened_at = self.clock()
+                self._probe = None
+
+    def release(self) -> None:
+        """End this thread's trial call without a verdict (it failed for another reason: the
+        server answered with a permanent error)."""
+        with self._lock:
+            if self._probe == threading.get_ident():
+                self._probe = None
 
 
 class BreakerBoard:
     """One :class:`CircuitBreaker` per server address, shared by every connection of a run."""
 
-    def __init__(self, threshold: int = 5, cooldown: float = 10.0) -> None:
+    def __init__(self, threshold: int = 5, cooldown: float = 1.0) -> None:
         self.threshold = threshold
         self.cooldown = cooldown
         self._breakers: dict[str, CircuitBreaker] = {}
@@ -286,9 +320,14 @@ def call_with_retry(
                     breaker.before_call(attempt=attempt_number, **context)
                 try:
                     result = fn(attempt_number)
+                except CircuitOpenError:
+                    raise  # a nested call found the breaker open: not a new failure
                 except Exception as exc:
-                    if breaker is not None and classify(exc) is not ErrorClass.PERMANENT:
-                        breaker.record_failure()
+                    if breaker is not None:
+                        if classify(exc) is ErrorClass.PERMANENT:
+                            breaker.release()
+                        else:
+                            breaker.record_failure(exc)
                     raise
                 if breaker is not None:
                     breaker.record_success()
@@ -302,3 +341,9 @@ def call_with_retry(
     except Exception as exc:
         raise DatabaseError(exc, attempt=attempt_number, **context) from exc
     raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+
+def _failure_text(exc: BaseException) -> str:
+    """A driver error as ``(code) message``."""
+    code = error_code(exc)
+    return f"({code}) {error_message(exc)}" if code else error_message(exc)

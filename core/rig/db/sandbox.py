@@ -93,6 +93,11 @@ class Sandbox:
 
         with Sandbox() as box:
             pymysql.connect(host=box.host, port=box.port, user=box.user)
+
+    Tests inject faults with it: :meth:`restart` (a clean or, with ``crash=True``, a kill -9
+    restart on the same port and data), :meth:`kill` then :meth:`revive`, :meth:`pause` then
+    :meth:`resume` (SIGSTOP / SIGCONT). The server dies with the thread that started it, so
+    call these from that thread (the test's) and run rig in another one.
     """
 
     server_binary: str | None = None
@@ -108,6 +113,7 @@ class Sandbox:
     start_seconds: float = 0.0
     tls_files: TlsFiles | None = None
     _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _paused: bool = field(default=False, repr=False)
 
     @property
     def address(self) -> str:
@@ -118,6 +124,11 @@ class Sandbox:
     def pid(self) -> int | None:
         """The server's process id while it runs."""
         return self._process.pid if self._process else None
+
+    @property
+    def paused(self) -> bool:
+        """Whether :meth:`pause` froze the server (and :meth:`resume` has not run yet)."""
+        return self._paused
 
     def __enter__(self) -> Sandbox:
         self.start()
@@ -251,14 +262,47 @@ class Sandbox:
                 time.sleep(0.05)
         return False
 
-    def restart(self) -> None:
+    def restart(self, *, crash: bool = False) -> None:
         """Stop the server and start it again on the same port with the same data, as a
-        server restart in the middle of a run would."""
-        self._terminate()
+        server restart in the middle of a run would; with ``crash``, kill it (SIGKILL) rather
+        than shut it down, so it recovers its data as after a crash."""
+        if crash:
+            self.kill()
+        else:
+            self._terminate()
+        self.revive()
+
+    def kill(self) -> None:
+        """Kill the server (SIGKILL, as the OOM killer would) and wait until it is gone; the
+        port and the data directory stay, for :meth:`revive`."""
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        process.kill()
+        process.wait(STOP_TIMEOUT_S)
+
+    def revive(self) -> None:
+        """Start the server again on the same port with the same data (after :meth:`kill`);
+        returns once it answers."""
+        if self._process is not None and self._process.poll() is None:
+            return
         self._launch()
         if not self._wait_ready():
             raise SandboxError(f"the sandbox {self.kind} server did not restart: "
                                f"{self._log_tail()}")
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): connections stay open but nothing answers, as with a
+        hung server or a stalled VM, until :meth:`resume`."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGSTOP)
+            self._paused = True
+
+    def resume(self) -> None:
+        """Let a server frozen by :meth:`pause` run again (SIGCONT)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGCONT)
+        self._paused = False
 
     def _log_tail(self) -> str:
         assert self.directory is not None
@@ -271,6 +315,9 @@ class Sandbox:
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
+        if self._paused:  # a frozen server would never act on SIGTERM
+            process.send_signal(signal.SIGCONT)
+            self._paused = False
         process.terminate()
         try:
             process.wait(STOP_TIMEOUT_S)

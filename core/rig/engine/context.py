@@ -13,12 +13,13 @@ from rig.config.config import Config
 from rig.data import DataStore, Key
 from rig.db.connection import Connection, Connector, quote_identifier
 from rig.db.explain import explain
-from rig.db.resilience import ErrorClass, call_with_retry, classify
+from rig.db.resilience import DatabaseError, ErrorClass, call_with_retry, classify
 from rig.db.scratch import Scratch
 from rig.db.settings import ConnectionSettings
 from rig.engine.metrics import Metrics
 from rig.engine.results import Check, ConnectionResult, Verdict
 from rig.engine.shared import Shared
+from rig.errors import ConnectError
 from rig.terminal import Terminal
 from rig.timeline import EventKind, TimelineEvent
 
@@ -70,6 +71,9 @@ class Context:
         self.connector = connector
         self.scratch = scratch
         self.connection: Connection | None = None
+        self.connected_once = False
+        """Whether this connection ever reached its server (a failure after that is a server
+        lost mid-run, not one that cannot be reached)."""
         self.server: ServerInfo | None = None
         self.state: str = ""
         self.plugin: str = "rig"
@@ -145,6 +149,7 @@ class Context:
                                          cancelled=self._cancelled)
         connection.state = self.state
         self.connection = connection
+        self.connected_once = True
         return connection
 
     def reconnect(self) -> Connection:
@@ -204,7 +209,14 @@ class Context:
         transaction in ``fn``."""
 
         def attempt(number: int) -> T:
-            return fn(self.connection or self.reconnect())
+            try:
+                connection = self.connection or self.reconnect()
+            except ConnectError as exc:
+                cause = exc.__cause__  # the server is still away: retry (or give up) as such
+                if isinstance(cause, DatabaseError) and cause.error_class is ErrorClass.RECONNECT:
+                    raise cause from None
+                raise
+            return fn(connection)
 
         def on_retry(error: BaseException, number: int) -> None:
             self.metrics.increment("retries")

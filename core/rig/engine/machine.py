@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
+from rig.db.explain import explain_lost
 from rig.engine.context import Context
 from rig.engine.results import RunErrorInfo, StateOutcome, StateRecord
 from rig.engine.states import COMPLETED, ERROR, TERMINAL_STATES, Workflow
@@ -123,14 +124,15 @@ class StateMachine:
                 handler.enter(ctx)
             next_state = handler.execute(ctx)
         except Exception as exc:
-            error = _handler_error(exc, state, spec.plugin)
+            error = _lost(ctx, exc, state) or _handler_error(exc, state, spec.plugin)
             ctx.log.opt(exception=exc).debug("state {} raised", state)  # pragma: no mutate
         finally:
             if hasattr(handler, "exit"):
                 try:
                     handler.exit(ctx)
                 except Exception as exc:
-                    error = error or _handler_error(exc, state, spec.plugin)
+                    error = error or _lost(ctx, exc, state) or \
+                        _handler_error(exc, state, spec.plugin)
         duration = time.perf_counter() - start
         target = None if error else next_state or self.workflow.next_after(state)
         status = "ok" if error is None else "interrupted" if ctx.cancelled else "error"
@@ -180,6 +182,14 @@ def _observer_error(exc: Exception) -> RigError:
     if isinstance(exc, RigError):
         return exc
     return WorkflowError(f"an observer raised {type(exc).__name__}: {exc}")
+
+
+def _lost(ctx: Context, exc: BaseException, state: str) -> RigError | None:
+    """The one line for a server lost mid-run (exit 5): once the connection had reached it,
+    and unless rig itself shut the sessions down (Ctrl-C)."""
+    if ctx.cancelled or not ctx.connected_once:
+        return None
+    return explain_lost(exc, ctx.settings, state)
 
 
 def _handler_error(exc: BaseException, state: str, plugin: str) -> RigError:

@@ -217,8 +217,16 @@ class Session:
             if reporter.error is not None:
                 result.errors.append(RunErrorInfo.from_error(reporter.error))
         messages = [e.message for e in result.errors]
-        messages += [c.error.message for c in result.connections
-                     if c.error is not None and c.error.kind != "interrupted"]
+        lost: set[str] = set()
+        for conn in result.connections:
+            if conn.error is None or conn.error.kind == "interrupted":
+                continue
+            if conn.error.exit_code is ExitCode.UNREACHABLE:
+                server = f"{conn.host}:{conn.port}"
+                if server in lost:  # one server lost is one line, however many connections
+                    continue
+                lost.add(server)
+            messages.append(conn.error.message)
         for message in dict.fromkeys(messages):
             config.terminal.line(f"rig: error: {message}", err=True)
         if result.interrupted:

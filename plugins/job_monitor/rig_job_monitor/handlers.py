@@ -276,12 +276,22 @@ class ReportingJobs:
             else:
                 ctx.check(f"job {job_label(job)}", rig.Verdict.PASS,
                           f"still {job.status} when monitoring ended: {line}")
+        blind = monitor.gaps[-1] if monitor.gaps and monitor.gaps[-1].ended is None else None
         if not jobs:
             span = format_duration(monitor.ended - monitor.started)
             what = "; ".join(source.description for source in monitor.sources) or \
                 "no job source on this server"
-            ctx.check("jobs", rig.Verdict.SKIP, f"nothing to monitor: no job seen in {span} "
-                      f"({what})")
+            if blind is None:
+                ctx.check("jobs", rig.Verdict.SKIP, f"nothing to monitor: no job seen in "
+                          f"{span} ({what})")
         finished = sum(1 for job in jobs if job.status == FINISHED)
         ctx.log.debug("{} job(s) watched, {} finished, {} gap(s)", len(jobs), finished,
                       len(monitor.gaps))
+        if blind is not None:  # the run ended without a view of the server: it cannot pass
+            address = ctx.settings.address
+            blind_for = format_duration(monitor.ended - blind.started)
+            raise rig.ConnectError(
+                f"lost the connection to {address} in state {ctx.state}: monitoring ended "
+                f"without a view of the server for its last {blind_for} ({blind.error})",
+                hint=f"check that the server at {address} is running and reachable, then "
+                "run again")

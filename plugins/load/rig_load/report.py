@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import rig
+from rig_load import availability
 from rig_load.options import LoadOptions
 from rig_load.run import LoadRun
 from rig_load.states import RUN_KEY
@@ -63,6 +64,7 @@ def section(result: rig.RunResult, options: LoadOptions) -> dict[str, Any]:
         "errors": {"total": sum(errors.values()), "by_class": by_class, "by_code": by_code},
         "reconnects": sum(w["reconnects"] for w in workers),
         "gaps": [{"connection": w["id"], **gap} for w in workers for gap in w["gaps"]],
+        "availability": availability.of_run(run),
         "intervals": run.intervals,
         "per_connection": workers,
         "failures": run.failures,
@@ -89,5 +91,13 @@ def summary_lines(data: dict[str, Any], write: Callable[[str], None]) -> None:
     write(f"    errors: {errors['total']}{f' ({detail})' if detail else ''} · reconnects: "
           f"{data['reconnects']}")
     for gap in data["gaps"]:
+        back = "" if gap["reconnected"] else " (not back by the end)"
         write(f"    gap: {gap['connection']} lost its connection at {gap['at_s']:g}s for "
-              f"{gap['duration_s']:g}s")
+              f"{gap['duration_s']:g}s{back}")
+    figures = data["availability"]
+    for stall in figures["stalls"]:
+        write(f"    stall: no event completed or failed from {stall['at_s']:g}s for "
+              f"{stall['duration_s']:g}s (the server did not answer)")
+    if figures["lost_s"] or figures["stalls"]:
+        verdict = "FAIL" if figures["verdict"] == "fail" else "ok"
+        write(f"    availability {verdict}: {availability.describe(figures)}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 import rig
-from rig_load import drivers, progress, schema
+from rig_load import availability, drivers, progress, schema
 from rig_load.options import DEFAULT_DATABASE, LoadOptions
 from rig_load.plan import Plan, natural_order
 from rig_load.processes import ProcessPool, WorkerSpec, make_jobs
@@ -162,6 +162,15 @@ class Running:
     def execute(self, ctx: rig.Context) -> None:
         run = ctx.data[RUN_KEY]
         stats = self._in_process(ctx, run) if run.pool is None else self._follow(ctx, run)
+        if stats.gaps and not stats.gaps[-1]["reconnected"] and not ctx.cancelled:
+            gap = stats.gaps[-1]
+            address = ctx.settings.address
+            raise rig.ConnectError(
+                f"lost the connection to {address} in state {ctx.state}: it was not back by "
+                f"the end of the run ({gap['duration_s']:g}s without it from "
+                f"{gap['at_s']:g}s: {gap['cause']})",
+                hint=f"check that the server at {address} is running and reachable, then "
+                "run again")
         errors = sum(stats.errors.values())
         ctx.check("load", rig.Verdict.PASS,
                   f"{stats.events} {run.workload.name} events, {errors} errors, "
@@ -226,6 +235,10 @@ class CleaningUp:
         run.finish(ctx.data.get(STATS_KEY) or WorkerStats(ctx.connection_id))
         if last:
             run.close()
+            if run.intervals and not ctx.cancelled:
+                figures = availability.of_run(run)
+                ctx.check("load availability", rig.Verdict(figures["verdict"]),
+                          availability.describe(figures))
 
 
 def register(registry: rig.StateRegistry, options: LoadOptions, workload: Workload) -> None:
