@@ -12,6 +12,7 @@ import threading
 
 from loguru import logger
 
+from rig import interrupts
 from rig.config.config import Config
 from rig.db.connection import Connector
 from rig.db.scratch import Scratch
@@ -74,12 +75,13 @@ class Coordinator:
             self._done.append(done)
             threads.append(threading.Thread(target=self._run_one, args=(ctx, done),
                                             name=f"rig-{connection_id}", daemon=True))
-        for thread in threads:
-            thread.start()
         try:
+            for thread in threads:
+                thread.start()
             for thread in threads:
                 while thread.is_alive():
                     thread.join(_JOIN_POLL_S)
+                    interrupts.check()  # one Python swallowed is not lost
         except KeyboardInterrupt:
             self.interrupt()
             # Events, not join(): on Python 3.11 a join() interrupted by Ctrl-C leaves the

@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 from loguru import logger
 
+from rig import interrupts
 from rig.config.config import Config
 from rig.config.parser import OptionParser
 from rig.db.connection import Connector
@@ -115,9 +116,21 @@ class Session:
             requested = [DEFAULT_PLUGIN]
         config.selected_plugins = host.resolve(requested)
         host.keep_only(config.selected_plugins)
+        # from here on the report paths are known: an interrupt writes the reports
+        result = RunResult(rig_version=__version__, started_at=time.time())
+        result.plugins = [PluginRecord(n, host.infos[n].distribution, host.infos[n].version)
+                          for n in config.selected_plugins]
+        began = time.perf_counter()
         try:
-            call(host.pm, "rig_configure", config=config)
-            code = self._run_workflow(host, config)
+            try:
+                call(host.pm, "rig_configure", config=config)
+                interrupts.check()
+            except KeyboardInterrupt:  # the password prompt, the sandbox starting, a plugin
+                result.interrupted = True
+                self._finish(host, config, result, began, sections=False)
+                code = result.exit_code
+            else:
+                code = self._run_workflow(host, config, result, began)
         finally:
             failures = [c.error for c in call_each(host.pm, "rig_unconfigure", config=config)
                         if c.error is not None]
@@ -141,12 +154,9 @@ class Session:
                 raise result.error
         return registry
 
-    def _run_workflow(self, host: PluginHost, config: Config) -> ExitCode:
+    def _run_workflow(self, host: PluginHost, config: Config, result: RunResult,
+                      began: float) -> ExitCode:
         option = config.option
-        result = RunResult(rig_version=__version__, started_at=time.time())
-        result.plugins = [PluginRecord(n, host.infos[n].distribution, host.infos[n].version)
-                          for n in config.selected_plugins]
-        began = time.perf_counter()
         connector = Connector(
             retry_policy=RetryPolicy(attempts=option.retry_attempts,
                                      max_time=option.retry_max_time),
@@ -168,10 +178,16 @@ class Session:
         except RigError as exc:
             result.errors.append(RunErrorInfo.from_error(exc))
         finally:
-            result.duration_s = time.perf_counter() - began
-            result.timeline = config.timeline.events
-            self._report(host, config, result)
+            self._finish(host, config, result, began)
         return result.exit_code
+
+    def _finish(self, host: PluginHost, config: Config, result: RunResult, began: float, *,
+                sections: bool = True) -> None:
+        """Complete ``result`` and report it; ``sections=False`` when no workflow ran (the
+        plugins' ``rig_configure`` did not finish, so none has a section to give)."""
+        result.duration_s = time.perf_counter() - began
+        result.timeline = config.timeline.events
+        self._report(host, config, result, sections=sections)
 
     @staticmethod
     def _drop_scratch(scratch: Scratch, connector: Connector, result: RunResult) -> None:
@@ -197,10 +213,11 @@ class Session:
                 logger.warning("left behind: {}; drop them by hand", ", ".join(left))
         result.scratch = scratch.summary()
 
-    def _report(self, host: PluginHost, config: Config, result: RunResult) -> None:
+    def _report(self, host: PluginHost, config: Config, result: RunResult, *,
+                sections: bool) -> None:
         config.terminal.end_live()  # a live block a plugin left open, after a failure
         for section in call_each(host.pm, "rig_report", order=config.selected_plugins,
-                                 result=result, config=config):
+                                 only=None if sections else (), result=result, config=config):
             if section.error is not None:
                 result.errors.append(RunErrorInfo.from_error(section.error))
                 continue
