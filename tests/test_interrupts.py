@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from rig.testing import ServerDSN
+
 from fake_distributions import FakeDistributions
 
 DEADLINE_S = 60.0
@@ -213,3 +215,71 @@ def test_a_signal_while_the_sandbox_starts_stops_it_and_removes_everything(
     assert processes_using(directory) == []
     assert not directory.exists(), (stderr, sorted(p.name for p in directory.rglob("*")))
     assert json.loads(report.read_text())["interrupted"] is True
+
+
+HOLDER = """
+    import rig
+
+    class Holding:
+        def execute(self, ctx):
+            connection = ctx.require_connection()
+            ctx.scratch.database(connection, {database!r})
+            ctx.scratch.create_table(connection, {database!r}, "held", "(id INT)")
+            connection.execute("INSERT INTO `{database}`.held VALUES (1)")
+            connection.query("SELECT SLEEP(120) AS rig_hold_probe FROM `{database}`.held")
+
+    class CleaningUp:
+        def execute(self, ctx):
+            thread = ctx.require_connection().scalar("SELECT CONNECTION_ID()")
+            ctx.check("holder_cleanup", "pass", f"server thread {{thread}}")
+
+    @rig.hookimpl
+    def rig_register_states(registry):
+        registry.add_state("holder_holding", Holding())
+        registry.add_state("holder_cleaning_up", CleaningUp(), cleanup=True)
+"""
+
+
+def schemata(server: ServerDSN, name: str) -> int:
+    with server.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
+                       (name,))
+        return int(cursor.fetchone()[0])
+
+
+def running(server: ServerDSN, like: str) -> int:
+    with server.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE %s",
+                       (like,))
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
+def test_after_an_interrupt_cleanup_uses_a_fresh_session_and_drops_what_the_run_created(
+        start_rig: Callable[..., Rig], fake_dists: FakeDistributions, rig_server: ServerDSN,
+        tmp_path: Path, signum: int) -> None:
+    """The interrupted session's statement still holds its table on the server: the cleanup
+    state gets a new session, and the run's own statement is killed so that dropping the
+    scratch database does not wait for it."""
+    database = f"rig_held_{signum}_{os.getpid()}"
+    assert schemata(rig_server, database) == 0
+    fake_dists.add("rig-plugin-holder", "holder", "rig_holder_mod",
+                   HOLDER.format(database=database))
+    report = tmp_path / "r.json"
+    rig = start_rig(*rig_server.rig_args(), "--plugin", "holder",
+                    "--report-json", str(report), **rig_server.rig_env())
+    try:
+        wait_for(lambda: running(rig_server, "SELECT SLEEP(120) AS rig_hold_probe%"),
+                 "the holding statement", rig.proc)
+        code, stderr = rig.interrupt(signum)
+        assert code == 2, stderr
+        assert rig_lines(stderr) == ["rig: interrupted; the reports hold what ran"], stderr
+        assert schemata(rig_server, database) == 0
+        assert running(rig_server, "SELECT SLEEP(120) AS rig_hold_probe%") == 0
+        data = json.loads(report.read_text())
+        assert data["scratch"]["left"] == []
+        check = next(c for c in data["checks"] if c["name"] == "holder_cleanup")
+        assert check["verdict"] == "pass"
+    finally:
+        with rig_server.connect() as connection, connection.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")

@@ -54,6 +54,8 @@ class Coordinator:
         self.shared = Shared(len(targets))
         self.cancelled = threading.Event()
         self.contexts: list[Context] = []
+        self.aborted: dict[str, list[int]] = {}
+        """Server address → thread ids of the sessions Ctrl-C shut down (see :meth:`interrupt`)."""
         self._done: list[threading.Event] = []
 
     def run(self) -> None:
@@ -95,7 +97,8 @@ class Coordinator:
         self.result.interrupted = True
         self.cancelled.set()
         for ctx in self.contexts:
-            ctx.abort()
+            for address, thread_id in ctx.abort():
+                self.aborted.setdefault(address, []).append(thread_id)
 
     def _run_one(self, ctx: Context, done: threading.Event) -> None:
         try:

@@ -16,7 +16,7 @@ from loguru import logger
 from rig import interrupts
 from rig.config.config import Config
 from rig.config.parser import OptionParser
-from rig.db.connection import Connector
+from rig.db.connection import Connection, Connector
 from rig.db.resilience import BreakerBoard, RetryPolicy
 from rig.db.scratch import Scratch
 from rig.engine.context import Context
@@ -55,6 +55,14 @@ def run_logging(options: Any, terminal: Terminal) -> RunLogging:
     return RunLogging(level=level_for(options.verbose, options.quiet, options.log_level),
                       terminal=terminal, log_format=options.log_format,
                       log_file=options.log_file)
+
+
+def _kill(connection: Connection, thread_id: int) -> None:
+    """``KILL`` one of the run's own sessions; one that has ended already is no error."""
+    try:
+        connection.execute(f"KILL {int(thread_id)}")
+    except RigError as exc:
+        logger.debug("KILL {}: {}", thread_id, exc)
 
 
 class HookObservers:
@@ -162,6 +170,7 @@ class Session:
                                      max_time=option.retry_max_time),
             breakers=BreakerBoard(option.breaker_threshold, option.breaker_cooldown))
         scratch = Scratch(keep=option.keep_tables)
+        aborted: dict[str, list[int]] = {}
         try:
             registry = self._register_states(host, config)
             coordinator = Coordinator(
@@ -169,10 +178,11 @@ class Session:
                 targets=connection_targets(config), result=result, connector=connector,
                 scratch=scratch, max_transitions=option.max_transitions,
             )
+            aborted = coordinator.aborted
             try:
                 coordinator.run()
             finally:
-                self._drop_scratch(scratch, connector, result)
+                self._drop_scratch(scratch, connector, result, aborted)
         except KeyboardInterrupt:
             result.interrupted = True
         except RigError as exc:
@@ -190,8 +200,12 @@ class Session:
         self._report(host, config, result, sections=sections)
 
     @staticmethod
-    def _drop_scratch(scratch: Scratch, connector: Connector, result: RunResult) -> None:
-        """Drop what the run created (unless ``--keep-tables``), one connection per server."""
+    def _drop_scratch(scratch: Scratch, connector: Connector, result: RunResult,
+                      aborted: dict[str, list[int]]) -> None:
+        """Drop what the run created (unless ``--keep-tables``), one new connection per server.
+        After Ctrl-C the server may still run the statements of the sessions it shut down
+        (``aborted``: their thread ids by server), holding the very tables to drop: those are
+        killed first, so the drop does not wait for them."""
         if scratch.keep:
             kept = scratch.remaining()
             if kept:
@@ -201,6 +215,8 @@ class Session:
                 try:
                     connection = connector.open(settings, "cleanup")
                     try:
+                        for thread_id in aborted.get(settings.address, []):
+                            _kill(connection, thread_id)
                         for item in scratch.drop(connection):
                             logger.debug("dropped {}", item)
                     finally:
