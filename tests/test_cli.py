@@ -14,6 +14,7 @@ import time
 import types
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -78,6 +79,52 @@ def test_password_prompt_on_a_terminal_is_hidden_and_works(
         os.close(primary)
     assert proc.returncode == 0, rest
     assert PROMPT_SECRET.encode() not in rest  # not echoed, not printed
+
+
+def start_prompting(rig_server: ServerDSN, *args: str) -> tuple[subprocess.Popen[bytes], int]:
+    """rig asking for its password on a real terminal (a pty it controls), at the prompt."""
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rig", "--host", rig_server.address, "--password", *args],
+        stdin=secondary, stdout=secondary, stderr=secondary, close_fds=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("RIG_")},
+        start_new_session=True, preexec_fn=_take_terminal)
+    os.close(secondary)
+    read_until(primary, b"Password: ")
+    return proc, primary
+
+
+def test_end_of_input_at_the_password_prompt_is_one_usage_line(
+        rig_server: ServerDSN, tmp_path: Path) -> None:
+    proc, primary = start_prompting(rig_server, "--report-json", str(tmp_path / "r.json"))
+    try:
+        os.write(primary, b"\x04")  # Ctrl-D
+        rest = read_until(primary, b"\r\n", timeout=30) + read_until(primary, b"@@end@@", 30)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+        os.close(primary)
+    assert proc.returncode == 4, rest
+    lines = [line for line in rest.decode().splitlines() if line.strip()]
+    assert lines == ["rig: error: no password was given at the prompt (end of input): type it, "
+                     "or set RIG_PASSWORD or --password=VALUE"], rest
+
+
+def test_ctrl_c_at_the_password_prompt_exits_2_with_the_reports(
+        rig_server: ServerDSN, tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    proc, primary = start_prompting(rig_server, "--report-json", str(report))
+    try:
+        os.write(primary, b"\x03")  # Ctrl-C: SIGINT from the terminal
+        rest = read_until(primary, b"@@end@@", timeout=30)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+        os.close(primary)
+    assert proc.returncode == 2, rest
+    lines = [line for line in rest.decode().splitlines() if line.strip()]
+    assert lines == ["rig: interrupted; the reports hold what ran"], rest
+    assert json.loads(report.read_text())["interrupted"] is True
 
 
 def test_json_log_format_writes_one_object_per_line(rig_runner: RigRunner) -> None:

@@ -170,7 +170,23 @@ def _prompt_password() -> str:
             "--password was given without a value and there is no terminal to ask on",
             hint="set RIG_PASSWORD, or pass --password=VALUE",
         )
-    return getpass.getpass("Password: ")
+    try:
+        return getpass.getpass("Password: ")
+    except (EOFError, KeyboardInterrupt) as exc:
+        _end_prompt_line()  # what follows starts on a line of its own, as after Enter
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise UsageError("no password was given at the prompt (end of input)",
+                         hint="type it, or set RIG_PASSWORD or --password=VALUE") from None
+
+
+def _end_prompt_line() -> None:
+    """End the ``Password: `` line on the terminal getpass wrote it to, as Enter would."""
+    try:
+        with open("/dev/tty", "w") as tty:
+            tty.write("\n")
+    except OSError:
+        pass
 
 
 class Initial:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import os
-import signal
 import sys
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,16 +21,23 @@ _PROG = "rig"
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point. SIGTERM (``timeout``, a cancelled CI job) is handled like
     Ctrl-C: the run stops, cleans up (sandbox, cleanup states, scratch data) and writes its
-    reports. The process is rig's, so loguru's default sink goes: rig adds its own."""
-    from loguru import logger
+    reports. The process is rig's, so loguru's default sink goes: rig adds its own.
 
-    logger.remove()
-    signal.signal(signal.SIGTERM, _interrupt)
-    raise SystemExit(run(argv))
+    The handler goes in first, and everything after it answers a signal with exit 2 and one
+    line; once the run has returned, a late signal no longer changes its exit code."""
+    from rig import interrupts
 
+    interrupts.install()
+    try:
+        from loguru import logger
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
+        logger.remove()
+    except KeyboardInterrupt:
+        print(f"{_PROG}: interrupted", file=sys.stderr)
+        raise SystemExit(int(ExitCode.INTERRUPTED)) from None
+    code = run(argv)
+    interrupts.ignore()
+    raise SystemExit(code)
 
 
 def run(

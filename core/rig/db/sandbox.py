@@ -4,10 +4,16 @@ It starts the first of tidb-server, mariadbd or mysqld found on PATH (or in /usr
 /usr/local/mysql/bin) in a new temporary directory, on a free port bound to 127.0.0.1, and
 removes process and directory when done, also after a failure or Ctrl-C. The server dies with
 its parent (``PR_SET_PDEATHSIG``) even if rig is killed.
+
+The installer (``mariadb-install-db``, which runs a bootstrap server of its own) and the server
+each run in a process group of their own: stopping kills the whole group and waits until none
+of its processes is left before the directory is removed, so nothing writes into a directory
+being removed. A start that fails or is interrupted kills at once (the data is thrown away).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import shutil
@@ -23,11 +29,13 @@ from types import TracebackType
 
 from loguru import logger
 
+from rig import interrupts
 from rig.errors import SandboxError
 
 SEARCH_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/local/mysql/bin")
 CANDIDATES = ("tidb-server", "mariadbd", "mysqld")
 START_TIMEOUT_S = 60.0
+INSTALL_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 15.0
 INSTALL_HINT = ("install a server: apt-get install mariadb-server (Debian/Ubuntu), or put "
                 "tidb-server, mariadbd or mysqld on PATH")
@@ -76,6 +84,43 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:
         pass
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` still runs (a zombie does not: it writes nothing,
+    and an orphan's zombie waits for init, which may never reap it in a container)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # it ended while we looked
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            return True
+    return False
+
+
+def end_group(process: subprocess.Popen[bytes] | subprocess.Popen[str], *,
+              graceful: bool) -> None:
+    """End ``process`` — the leader of its own process group — and every process of its group
+    (children it left behind included): SIGTERM and up to :data:`STOP_TIMEOUT_S` to go when
+    ``graceful``, then SIGKILL; returns once none of them runs."""
+    pgid = process.pid
+    if process.poll() is not None and not _group_alive(pgid):
+        return  # all gone: the group's id is free, and may be another's soon
+    if graceful and process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(STOP_TIMEOUT_S)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 @dataclass
@@ -156,8 +201,8 @@ class Sandbox:
             else:
                 raise SandboxError(f"the sandbox {self.kind} server did not start: "
                                    f"{self._log_tail()}", hint=f"see {self.directory}")
-        except BaseException:
-            self.stop()
+        except BaseException:  # a failure or Ctrl-C: no graceful shutdown for a discarded server
+            self.stop(graceful=False)
             raise
         self.start_seconds = time.perf_counter() - began
         logger.info("sandbox {} ({}) in {} listening on {} (started in {:.2f}s)", self.kind,
@@ -210,9 +255,20 @@ class Sandbox:
         else:
             command = [self.binary, "--no-defaults", "--initialize-insecure",
                        f"--datadir={self._datadir}", *self._user_args()]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-        if done.returncode != 0:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        installer_process: subprocess.Popen[str] | None = None
+        try:
+            with interrupts.deferred():
+                installer_process = subprocess.Popen(
+                    command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                    stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+            stdout, stderr = installer_process.communicate(timeout=INSTALL_TIMEOUT_S)
+        except BaseException:  # timed out or interrupted: its bootstrap server goes too
+            if installer_process is not None:
+                end_group(installer_process, graceful=False)
+            raise
+        end_group(installer_process, graceful=False)  # whatever it left running
+        if installer_process.returncode != 0:
+            tail = (stderr or stdout).strip().splitlines()[-3:]
             raise SandboxError(f"initialising the sandbox data directory failed: "
                                f"{' / '.join(tail)}")
 
@@ -242,16 +298,18 @@ class Sandbox:
         # PR_SET_PDEATHSIG fires when the *thread* that started the server ends, so it is
         # only armed from the main thread, whose end is the process's.
         in_main_thread = threading.current_thread() is threading.main_thread()
-        self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL,
-                                         preexec_fn=_die_with_parent if in_main_thread else None)
-        log.close()
+        with interrupts.deferred():
+            self._process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True, preexec_fn=_die_with_parent if in_main_thread else None)
+            log.close()
 
     def _wait_ready(self) -> bool:
         import pymysql
 
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
+            interrupts.check()
             if self._process is None or self._process.poll() is not None:
                 return False
             try:
@@ -311,23 +369,23 @@ class Sandbox:
         errors = [line for line in lines if "ERROR" in line] or lines
         return " / ".join(errors[-3:]) or "no log"
 
-    def _terminate(self) -> None:
+    def _terminate(self, *, graceful: bool = True) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
+        if process is None:
             return
         if self._paused:  # a frozen server would never act on SIGTERM
-            process.send_signal(signal.SIGCONT)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGCONT)
             self._paused = False
-        process.terminate()
-        try:
-            process.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(STOP_TIMEOUT_S)
+        end_group(process, graceful=graceful)
 
-    def stop(self) -> None:
-        """Stop the server and remove its directory; safe to call twice."""
-        self._terminate()
-        if self.directory is not None:
-            shutil.rmtree(self.directory, ignore_errors=True)
-            self.directory = None
+    def stop(self, *, graceful: bool = True) -> None:
+        """Stop the server (``graceful``: SIGTERM first, else SIGKILL at once), wait until no
+        process it started runs, and remove its directory; safe to call twice."""
+        self._terminate(graceful=graceful)
+        directory, self.directory = self.directory, None
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)
+            if directory.exists():
+                logger.warning("could not remove the sandbox directory {}; remove it by hand",
+                               directory)

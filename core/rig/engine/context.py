@@ -19,7 +19,7 @@ from rig.db.settings import ConnectionSettings
 from rig.engine.metrics import Metrics
 from rig.engine.results import Check, ConnectionResult, Verdict
 from rig.engine.shared import Shared
-from rig.errors import ConnectError
+from rig.errors import ConnectError, RigError
 from rig.terminal import Terminal
 from rig.timeline import EventKind, TimelineEvent
 
@@ -186,13 +186,37 @@ class Context:
             connection.execute(f"USE {quote_identifier(database)}")
         return connection
 
-    def abort(self) -> None:
-        """Unblock every session of this connection (Ctrl-C): shut their sockets down."""
+    def abort(self) -> list[tuple[str, int]]:
+        """Unblock every session of this connection (Ctrl-C): shut their sockets down. Returns
+        ``(server address, server thread id)`` of each: the server may go on running its
+        statement until it notices, and the run's cleanup ends it (``KILL``)."""
         with self._extra_lock:
             sessions = [self.connection, *self._extra]
+        aborted = []
         for session in sessions:
             if session is not None:
                 session.abort()
+                aborted.append((session.settings.address, session.server_thread_id))
+        return aborted
+
+    def reopen_after_interrupt(self) -> None:
+        """After Ctrl-C shut this connection's sessions down: close them and open a fresh
+        main session (retried as usual, in the database it was using) for the cleanup states.
+        When the server cannot be reached, ``connection`` stays ``None`` and the failure is
+        logged."""
+        self.close()
+        self.connection = None
+        try:
+            connection = self.connector.open(self.settings, self.connection_id,
+                                             state=self.state,
+                                             on_retry=self._on_connect_retry(self.settings))
+            database = self.data.get(CURRENT_DATABASE)
+            if database:
+                connection.execute(f"USE {quote_identifier(database)}")
+        except RigError as exc:
+            self.log.warning("no session for the cleanup states after the interrupt: {}", exc)
+            return
+        self.connection = connection
 
     def close(self) -> None:
         """Close every session of this connection (the end of its workflow)."""

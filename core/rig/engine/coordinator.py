@@ -12,6 +12,7 @@ import threading
 
 from loguru import logger
 
+from rig import interrupts
 from rig.config.config import Config
 from rig.db.connection import Connector
 from rig.db.scratch import Scratch
@@ -53,6 +54,8 @@ class Coordinator:
         self.shared = Shared(len(targets))
         self.cancelled = threading.Event()
         self.contexts: list[Context] = []
+        self.aborted: dict[str, list[int]] = {}
+        """Server address → thread ids of the sessions Ctrl-C shut down (see :meth:`interrupt`)."""
         self._done: list[threading.Event] = []
 
     def run(self) -> None:
@@ -74,12 +77,13 @@ class Coordinator:
             self._done.append(done)
             threads.append(threading.Thread(target=self._run_one, args=(ctx, done),
                                             name=f"rig-{connection_id}", daemon=True))
-        for thread in threads:
-            thread.start()
         try:
+            for thread in threads:
+                thread.start()
             for thread in threads:
                 while thread.is_alive():
                     thread.join(_JOIN_POLL_S)
+                    interrupts.check()  # one Python swallowed is not lost
         except KeyboardInterrupt:
             self.interrupt()
             # Events, not join(): on Python 3.11 a join() interrupted by Ctrl-C leaves the
@@ -93,7 +97,8 @@ class Coordinator:
         self.result.interrupted = True
         self.cancelled.set()
         for ctx in self.contexts:
-            ctx.abort()
+            for address, thread_id in ctx.abort():
+                self.aborted.setdefault(address, []).append(thread_id)
 
     def _run_one(self, ctx: Context, done: threading.Event) -> None:
         try:

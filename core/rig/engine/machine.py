@@ -167,9 +167,13 @@ class StateMachine:
 
     def _run_cleanups(self, ctx: Context, visited: set[str]) -> None:
         started = {spec.plugin for spec in self.workflow.states if spec.name in visited}
+        reopened = False
         for spec in self.workflow.states:
             if not spec.cleanup or spec.name in visited or spec.plugin not in started:
                 continue  # ran already, or its plugin never started and has nothing to clean
+            if ctx.cancelled and ctx.connection is not None and not reopened:
+                ctx.reopen_after_interrupt()  # Ctrl-C shut the sessions down
+                reopened = True
             ctx.log.info("running cleanup state {} after the failure",  # pragma: no mutate
                          spec.name)
             _next, error = self._run_state(ctx, spec.name)

@@ -13,9 +13,10 @@ from typing import Any, TextIO
 
 from loguru import logger
 
+from rig import interrupts
 from rig.config.config import Config
 from rig.config.parser import OptionParser
-from rig.db.connection import Connector
+from rig.db.connection import Connection, Connector
 from rig.db.resilience import BreakerBoard, RetryPolicy
 from rig.db.scratch import Scratch
 from rig.engine.context import Context
@@ -54,6 +55,14 @@ def run_logging(options: Any, terminal: Terminal) -> RunLogging:
     return RunLogging(level=level_for(options.verbose, options.quiet, options.log_level),
                       terminal=terminal, log_format=options.log_format,
                       log_file=options.log_file)
+
+
+def _kill(connection: Connection, thread_id: int) -> None:
+    """``KILL`` one of the run's own sessions; one that has ended already is no error."""
+    try:
+        connection.execute(f"KILL {int(thread_id)}")
+    except RigError as exc:
+        logger.debug("KILL {}: {}", thread_id, exc)
 
 
 class HookObservers:
@@ -115,9 +124,21 @@ class Session:
             requested = [DEFAULT_PLUGIN]
         config.selected_plugins = host.resolve(requested)
         host.keep_only(config.selected_plugins)
+        # from here on the report paths are known: an interrupt writes the reports
+        result = RunResult(rig_version=__version__, started_at=time.time())
+        result.plugins = [PluginRecord(n, host.infos[n].distribution, host.infos[n].version)
+                          for n in config.selected_plugins]
+        began = time.perf_counter()
         try:
-            call(host.pm, "rig_configure", config=config)
-            code = self._run_workflow(host, config)
+            try:
+                call(host.pm, "rig_configure", config=config)
+                interrupts.check()
+            except KeyboardInterrupt:  # the password prompt, the sandbox starting, a plugin
+                result.interrupted = True
+                self._finish(host, config, result, began, sections=False)
+                code = result.exit_code
+            else:
+                code = self._run_workflow(host, config, result, began)
         finally:
             failures = [c.error for c in call_each(host.pm, "rig_unconfigure", config=config)
                         if c.error is not None]
@@ -141,17 +162,15 @@ class Session:
                 raise result.error
         return registry
 
-    def _run_workflow(self, host: PluginHost, config: Config) -> ExitCode:
+    def _run_workflow(self, host: PluginHost, config: Config, result: RunResult,
+                      began: float) -> ExitCode:
         option = config.option
-        result = RunResult(rig_version=__version__, started_at=time.time())
-        result.plugins = [PluginRecord(n, host.infos[n].distribution, host.infos[n].version)
-                          for n in config.selected_plugins]
-        began = time.perf_counter()
         connector = Connector(
             retry_policy=RetryPolicy(attempts=option.retry_attempts,
                                      max_time=option.retry_max_time),
             breakers=BreakerBoard(option.breaker_threshold, option.breaker_cooldown))
         scratch = Scratch(keep=option.keep_tables)
+        aborted: dict[str, list[int]] = {}
         try:
             registry = self._register_states(host, config)
             coordinator = Coordinator(
@@ -159,23 +178,34 @@ class Session:
                 targets=connection_targets(config), result=result, connector=connector,
                 scratch=scratch, max_transitions=option.max_transitions,
             )
+            aborted = coordinator.aborted
             try:
                 coordinator.run()
             finally:
-                self._drop_scratch(scratch, connector, result)
+                self._drop_scratch(scratch, connector, result, aborted)
         except KeyboardInterrupt:
             result.interrupted = True
         except RigError as exc:
             result.errors.append(RunErrorInfo.from_error(exc))
         finally:
-            result.duration_s = time.perf_counter() - began
-            result.timeline = config.timeline.events
-            self._report(host, config, result)
+            self._finish(host, config, result, began)
         return result.exit_code
 
+    def _finish(self, host: PluginHost, config: Config, result: RunResult, began: float, *,
+                sections: bool = True) -> None:
+        """Complete ``result`` and report it; ``sections=False`` when no workflow ran (the
+        plugins' ``rig_configure`` did not finish, so none has a section to give)."""
+        result.duration_s = time.perf_counter() - began
+        result.timeline = config.timeline.events
+        self._report(host, config, result, sections=sections)
+
     @staticmethod
-    def _drop_scratch(scratch: Scratch, connector: Connector, result: RunResult) -> None:
-        """Drop what the run created (unless ``--keep-tables``), one connection per server."""
+    def _drop_scratch(scratch: Scratch, connector: Connector, result: RunResult,
+                      aborted: dict[str, list[int]]) -> None:
+        """Drop what the run created (unless ``--keep-tables``), one new connection per server.
+        After Ctrl-C the server may still run the statements of the sessions it shut down
+        (``aborted``: their thread ids by server), holding the very tables to drop: those are
+        killed first, so the drop does not wait for them."""
         if scratch.keep:
             kept = scratch.remaining()
             if kept:
@@ -185,6 +215,8 @@ class Session:
                 try:
                     connection = connector.open(settings, "cleanup")
                     try:
+                        for thread_id in aborted.get(settings.address, []):
+                            _kill(connection, thread_id)
                         for item in scratch.drop(connection):
                             logger.debug("dropped {}", item)
                     finally:
@@ -197,10 +229,11 @@ class Session:
                 logger.warning("left behind: {}; drop them by hand", ", ".join(left))
         result.scratch = scratch.summary()
 
-    def _report(self, host: PluginHost, config: Config, result: RunResult) -> None:
+    def _report(self, host: PluginHost, config: Config, result: RunResult, *,
+                sections: bool) -> None:
         config.terminal.end_live()  # a live block a plugin left open, after a failure
         for section in call_each(host.pm, "rig_report", order=config.selected_plugins,
-                                 result=result, config=config):
+                                 only=None if sections else (), result=result, config=config):
             if section.error is not None:
                 result.errors.append(RunErrorInfo.from_error(section.error))
                 continue
