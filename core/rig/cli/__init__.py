@@ -27,15 +27,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     line; once the run has returned, a late signal no longer changes its exit code."""
     from rig import interrupts
 
-    interrupts.install()
     try:
+        interrupts.install()  # a signal inside install() is answered below as well
         from loguru import logger
 
         logger.remove()
-    except KeyboardInterrupt:
+        code = run(argv)
+    except KeyboardInterrupt:  # before run() handles it, or as it returns
         print(f"{_PROG}: interrupted", file=sys.stderr)
-        raise SystemExit(int(ExitCode.INTERRUPTED)) from None
-    code = run(argv)
+        code = int(ExitCode.INTERRUPTED)
     interrupts.ignore()
     raise SystemExit(code)
 
