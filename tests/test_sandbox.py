@@ -89,6 +89,24 @@ def test_cli_sandbox_with_a_missing_binary_exits_5(rig_runner: RigRunner) -> Non
     assert "sandbox server binary /no/such/mariadbd not found" in run.stderr
 
 
+def test_a_server_that_does_not_start_shows_its_log_and_no_deleted_directory(
+        rig_runner: RigRunner, tmp_path: Path) -> None:
+    """The sandbox's directory is gone when the error is shown: the message carries the end
+    of the server's log, and the fix names the binary, not the directory."""
+    fake = tmp_path / "bin" / "mariadbd"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'ERROR: this server refuses to start' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    run = rig_runner.run("--sandbox", "--sandbox-binary", str(fake), report=False)
+    assert run.exit_code == 5
+    errors = [line for line in run.stderr.splitlines() if line.startswith("rig: error: ")]
+    assert errors == [
+        "rig: error: the sandbox mariadb server did not start: ERROR: this server refuses to "
+        f"start: check that {fake} runs as a server (--sandbox-binary), or test a running "
+        "server with --host"], run.stderr
+    assert "rig-sandbox-" not in run.stderr
+
+
 PORT_REPORTING_SLEEPER = """
     from pathlib import Path
     import rig

@@ -200,7 +200,9 @@ class Sandbox:
                 self._terminate()
             else:
                 raise SandboxError(f"the sandbox {self.kind} server did not start: "
-                                   f"{self._log_tail()}", hint=f"see {self.directory}")
+                                   f"{self._log_tail()}",  # its directory goes just after
+                                   hint=f"check that {self.binary} runs as a server "
+                                   "(--sandbox-binary), or test a running server with --host")
         except BaseException:  # a failure or Ctrl-C: no graceful shutdown for a discarded server
             self.stop(graceful=False)
             raise
@@ -367,7 +369,8 @@ class Sandbox:
         log = self.directory / "server.log"
         lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
         errors = [line for line in lines if "ERROR" in line] or lines
-        return " / ".join(errors[-3:]) or "no log"
+        distinct = list(dict.fromkeys(errors))  # each start attempt appends the same lines
+        return " / ".join(distinct[-3:]) or "no log"
 
     def _terminate(self, *, graceful: bool = True) -> None:
         process, self._process = self._process, None
