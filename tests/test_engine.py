@@ -11,6 +11,7 @@ import operator
 import signal
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -490,6 +491,82 @@ def test_ctrl_c_unblocks_a_query_and_the_state_ends_interrupted(
     assert (outcome.status, outcome.next_state) == ("interrupted", None)
     assert outcome.error is not None and outcome.error.endswith(
         "[connection c1.1, state s_sleeping]")
+
+
+def test_after_ctrl_c_the_cleanup_states_share_one_fresh_session_in_the_same_database(
+        rig_runner: RigRunner, rig_database: str, ctrl_c: Callable[[], None]) -> None:
+    """Ctrl-C shut the connection's sessions down: the cleanup states get one new session
+    (not one each), in the database the run was using, and can still talk to the server."""
+    seen: dict[str, Any] = {}
+
+    def sleeping(ctx: rig.Context) -> None:
+        seen["interrupted"] = ctx.require_connection().server_thread_id
+        ctrl_c()
+        ctx.require_connection().query("SELECT SLEEP(60)")
+
+    def cleaning(name: str) -> Any:
+        def clean(ctx: rig.Context) -> None:
+            session = ctx.require_connection()
+            seen[name] = (session.server_thread_id, session.scalar("SELECT DATABASE()"))
+        return clean
+
+    workflow = states(("f_sleeping", sleeping), ("f_clean_a", cleaning("a")),
+                      ("f_clean_b", cleaning("b")), cleanup=("f_clean_a", "f_clean_b"))
+    run = rig_runner.run_on_server("--plugin", "f", "--database", rig_database,
+                                   plugins=[("f", workflow)])
+    assert run.exit_code == 2, run.output
+    thread_a, database_a = seen["a"]
+    assert seen["b"] == (thread_a, rig_database) and database_a == rig_database
+    assert thread_a != seen["interrupted"]
+    assert "rig: error:" not in run.stderr
+
+
+def test_after_ctrl_c_a_server_gone_leaves_the_cleanup_states_without_a_session(
+        rig_runner: RigRunner, ctrl_c: Callable[[], None]) -> None:
+    """No fresh session can be had: the cleanup states run without one (and say so), the
+    run still ends interrupted."""
+    from rig.db.sandbox import Sandbox
+
+    seen: dict[str, Any] = {}
+    with Sandbox() as box:
+        def sleeping(ctx: rig.Context) -> None:
+            box.kill()
+            ctrl_c()
+            ctx.wait(60)
+
+        def cleaning(ctx: rig.Context) -> None:
+            seen["connection"] = ctx.connection
+
+        workflow = states(("g_sleeping", sleeping), ("g_cleaning", cleaning),
+                          cleanup=("g_cleaning",))
+        run = rig_runner.run("--host", box.address, "--user", box.user, "--plugin", "g",
+                             "--retry-attempts", "1", plugins=[("g", workflow)])
+    assert run.exit_code == 2, run.output
+    assert seen == {"connection": None}
+    assert "no session for the cleanup states after the interrupt: " in run.stderr
+
+
+def test_after_ctrl_c_the_interrupted_statements_are_killed_before_the_drop(
+        rig_runner: RigRunner, rig_server: ServerDSN, ctrl_c: Callable[[], None]) -> None:
+    """A statement cut off by Ctrl-C still runs on the server (holding what the drop needs):
+    rig kills the sessions it shut down, so none is left running after the run."""
+    marker = f"rig_kill_probe_{uuid.uuid4().hex[:8]}"
+
+    def sleeping(ctx: rig.Context) -> None:
+        database = ctx.scratch.database(ctx.require_connection(), f"rig_k_{marker[-8:]}")
+        ctx.scratch.create_table(ctx.require_connection(), database.name, "t", "(id INT)")
+        ctrl_c()
+        ctx.require_connection().query(f"SELECT SLEEP(60) AS {marker}")
+
+    run = rig_runner.run_on_server("--plugin", "k",
+                                   plugins=[("k", states(("k_sleeping", sleeping)))])
+    assert run.exit_code == 2, run.output
+    with rig_server.connect() as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                       "WHERE INFO LIKE %s AND INFO NOT LIKE %s",
+                       (f"%{marker}%", "%PROCESSLIST%"))
+        assert cursor.fetchone() == (0,)
+    assert run.report is not None and run.report["scratch"]["left"] == []
 
 
 def rig_threads() -> list[threading.Thread]:
