@@ -508,6 +508,7 @@ def test_after_ctrl_c_the_cleanup_states_share_one_fresh_session_in_the_same_dat
         def clean(ctx: rig.Context) -> None:
             session = ctx.require_connection()
             seen[name] = (session.server_thread_id, session.scalar("SELECT DATABASE()"))
+            seen[f"{name} id"] = session.id
         return clean
 
     workflow = states(("f_sleeping", sleeping), ("f_clean_a", cleaning("a")),
@@ -518,6 +519,7 @@ def test_after_ctrl_c_the_cleanup_states_share_one_fresh_session_in_the_same_dat
     thread_a, database_a = seen["a"]
     assert seen["b"] == (thread_a, rig_database) and database_a == rig_database
     assert thread_a != seen["interrupted"]
+    assert seen["a id"] == seen["b id"] == "c1"  # the connection's own session, by its id
     assert "rig: error:" not in run.stderr
 
 
@@ -540,10 +542,16 @@ def test_after_ctrl_c_a_server_gone_leaves_the_cleanup_states_without_a_session(
         workflow = states(("g_sleeping", sleeping), ("g_cleaning", cleaning),
                           cleanup=("g_cleaning",))
         run = rig_runner.run("--host", box.address, "--user", box.user, "--plugin", "g",
-                             "--retry-attempts", "1", plugins=[("g", workflow)])
+                             "--retry-attempts", "2", plugins=[("g", workflow)])
     assert run.exit_code == 2, run.output
     assert seen == {"connection": None}
-    assert "no session for the cleanup states after the interrupt: " in run.stderr
+    warnings = [line.split(" WARNING ", 1)[1] for line in run.stderr.splitlines()
+                if " WARNING " in line]
+    assert f"c1 g_sleeping connect attempt 1 to {box.address} failed (connection refused by " \
+        f"{box.address}); retrying" in warnings  # the reconnect goes through the retry policy
+    assert any(line.startswith("c1 g_sleeping no session for the cleanup states after the "
+                               f"interrupt: connection refused by {box.address}")
+               for line in warnings), warnings
 
 
 def test_after_ctrl_c_the_interrupted_statements_are_killed_before_the_drop(
@@ -567,6 +575,27 @@ def test_after_ctrl_c_the_interrupted_statements_are_killed_before_the_drop(
                        (f"%{marker}%", "%PROCESSLIST%"))
         assert cursor.fetchone() == (0,)
     assert run.report is not None and run.report["scratch"]["left"] == []
+
+
+def test_ctx_retry_keeps_retrying_while_the_server_refuses_the_reconnect(
+        rig_runner: RigRunner) -> None:
+    """The server is gone: each attempt's reconnect is refused, which is a reason to try
+    again (a restarting server), not to give up at the first refusal; the last one ends the
+    run with exit 5."""
+    from rig.db.sandbox import Sandbox
+
+    with Sandbox() as box:
+        def probing(ctx: rig.Context) -> None:
+            box.kill()
+            ctx.retry(lambda session: session.scalar("SELECT 1"), operation="probe")
+
+        run = rig_runner.run("--host", box.address, "--user", box.user, "--plugin", "p",
+                             "--retry-attempts", "3", "--breaker-threshold", "10",
+                             plugins=[("p", states(("p_probing", probing)))])
+    assert run.exit_code == 5, run.output
+    retried = [line for line in run.stderr.splitlines() if " probe failed on attempt " in line]
+    assert [line.split(" probe failed on attempt ")[1][:1] for line in retried] == ["1", "2"]
+    assert "Connection refused" in retried[1]
 
 
 def rig_threads() -> list[threading.Thread]:

@@ -167,13 +167,12 @@ class StateMachine:
 
     def _run_cleanups(self, ctx: Context, visited: set[str]) -> None:
         started = {spec.plugin for spec in self.workflow.states if spec.name in visited}
-        reopened = False
-        for spec in self.workflow.states:
-            if not spec.cleanup or spec.name in visited or spec.plugin not in started:
-                continue  # ran already, or its plugin never started and has nothing to clean
-            if ctx.cancelled and ctx.connection is not None and not reopened:
-                ctx.reopen_after_interrupt()  # Ctrl-C shut the sessions down
-                reopened = True
+        # not those that ran already, nor those of a plugin that never started (nothing to clean)
+        cleanups = [spec for spec in self.workflow.states
+                    if spec.cleanup and spec.name not in visited and spec.plugin in started]
+        if cleanups and ctx.cancelled and ctx.connection is not None:
+            ctx.reopen_after_interrupt()  # Ctrl-C shut the sessions down: one new for them all
+        for spec in cleanups:
             ctx.log.info("running cleanup state {} after the failure",  # pragma: no mutate
                          spec.name)
             _next, error = self._run_state(ctx, spec.name)
