@@ -598,6 +598,75 @@ def test_ctx_retry_keeps_retrying_while_the_server_refuses_the_reconnect(
     assert "Connection refused" in retried[1]
 
 
+def test_without_an_interrupt_the_cleanup_states_keep_the_failed_states_session(
+        rig_runner: RigRunner) -> None:
+    """Only Ctrl-C shuts the sessions down: after a handler's error the cleanup states go on
+    with the session the workflow had."""
+    seen: dict[str, int] = {}
+
+    def failing(ctx: rig.Context) -> None:
+        seen["failing"] = ctx.require_connection().server_thread_id
+        raise RuntimeError("the test's failure")
+
+    def cleaning(ctx: rig.Context) -> None:
+        seen["cleaning"] = ctx.require_connection().server_thread_id
+
+    run = rig_runner.run_on_server("--plugin", "h", plugins=[("h", states(
+        ("h_failing", failing), ("h_cleaning", cleaning), cleanup=("h_cleaning",)))])
+    assert run.exit_code == 3, run.output
+    assert seen["cleaning"] == seen["failing"]
+
+
+def test_a_handlers_exit_that_meets_a_lost_server_is_exit_5_naming_the_state(
+        rig_runner: RigRunner) -> None:
+    """A lost server is exit 5 whichever part of a handler met it: here its ``exit``."""
+    from rig.db.sandbox import Sandbox
+
+    with Sandbox() as box:
+        class Killing:
+            def execute(self, ctx: rig.Context) -> None:
+                box.kill()
+
+            def exit(self, ctx: rig.Context) -> None:
+                ctx.require_connection().scalar("SELECT 1")
+
+        run = rig_runner.run("--host", box.address, "--user", box.user, "--plugin", "o",
+                             "--retry-attempts", "1",
+                             plugins=[("o", states(("o_killing", Killing())))])
+    assert run.exit_code == 5, run.output
+    assert error_line(run).startswith(
+        f"rig: error: lost the connection to {box.address} in state o_killing: "), run.stderr
+
+
+def test_credentials_rotated_mid_run_end_in_access_denied_not_a_retry_loop(
+        rig_runner: RigRunner, rig_server: ServerDSN) -> None:
+    """The session is cut, and the reconnect is refused for the password: that is said as
+    such (exit 5), not retried as a server away."""
+    user, old, new = f"rig_rot_{uuid.uuid4().hex[:8]}", "old-" + uuid.uuid4().hex, "new-x"
+    with rig_server.connect() as conn, conn.cursor() as cursor:
+        for host in ("%%", "localhost"):
+            cursor.execute(f"CREATE USER '{user}'@'{host}' IDENTIFIED BY %s", (old,))
+
+    def rotating(ctx: rig.Context) -> None:
+        with rig_server.connect() as conn, conn.cursor() as cursor:
+            for host in ("%%", "localhost"):
+                cursor.execute(f"ALTER USER '{user}'@'{host}' IDENTIFIED BY %s", (new,))
+            cursor.execute(f"KILL {ctx.require_connection().server_thread_id}")
+        ctx.retry(lambda session: session.scalar("SELECT 1"), operation="probe")
+
+    try:
+        run = rig_runner.run("--host", rig_server.address, "--user", user, "--plugin", "r",
+                             env={"RIG_PASSWORD": old},
+                             plugins=[("r", states(("r_rotating", rotating)))])
+    finally:
+        with rig_server.connect() as conn, conn.cursor() as cursor:
+            cursor.execute(f"DROP USER IF EXISTS '{user}'@'%', '{user}'@'localhost'")
+    assert run.exit_code == 5, run.output
+    assert f"access denied for user '{user}' at {rig_server.address} (with a password)" in \
+        error_line(run), run.stderr
+    assert old not in run.output
+
+
 def rig_threads() -> list[threading.Thread]:
     """The connections' threads still running."""
     return [thread for thread in threading.enumerate() if thread.name.startswith("rig-")]
