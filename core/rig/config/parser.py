@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import io
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -88,6 +89,11 @@ def _checked_type(convert: Callable[[str], Any] | None, secret: bool) -> Callabl
             raise argparse.ArgumentTypeError(
                 f"invalid value {shown}: is not valid UTF-8: give it as UTF-8 text (check the "
                 "locale it was typed in)")
+        control = _CONTROL.search(str(text))
+        if control:  # a NUL would be cut off or refused deep down (C strings, the OS)
+            found = repr(control.group())[1:-1]
+            raise argparse.ArgumentTypeError(
+                f"invalid value {shown}: holds a control character ({found}): remove it")
         if convert is None:
             return text
         try:
@@ -97,6 +103,10 @@ def _checked_type(convert: Callable[[str], Any] | None, secret: bool) -> Callabl
             raise argparse.ArgumentTypeError(f"invalid value {shown}: {reason}") from None
 
     return parse
+
+
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+"""What no option value may hold: control characters (tab excepted)."""
 
 
 def _is_utf8(text: str) -> bool:
