@@ -511,6 +511,7 @@ def test_a_malformed_host_is_one_usage_line(rig_runner: RigRunner, value: str,
     ("db ", "a database name cannot start or end with a space"),
     ("d\x00b", "holds a control character (\\x00): remove it"),
     ("d\nb", "holds a control character (\\n): remove it"),
+    ("d\x85b", "a database name cannot hold control characters (\\x85)"),
     ("db\U0001F600", "a database name cannot hold characters beyond U+FFFF (such as emoji): "
      "servers store names in 3-byte UTF-8"),
     ("d" * 65, "a database name has at most 64 characters"),

@@ -356,7 +356,7 @@ def test_options_have_their_own_help_group(rig_runner: RigRunner) -> None:
     (["--python-demo-table", "t" * 61, "--connections", "12"], {},
      "at most 60 characters: the connection id is appended (up to _c12)"),
     (["--python-demo-table", "t\x1bx"], {},
-     "a table name cannot hold control characters (\\x1b)"),
+     "invalid value 't\\x1bx': holds a control character (\\x1b): remove it"),
     (["--demo-rows", "5"], {}, "unrecognized arguments: --demo-rows"),
 ])
 def test_bad_values_are_usage_errors(rig_runner: RigRunner, args: list[str],
