@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+import rig
+
 from fake_distributions import FakeDistributions
 
 
@@ -44,3 +46,18 @@ def marker_plugin_source(tmp_path: Path) -> Callable[[str], str]:
         """
 
     return make
+
+
+@pytest.fixture(scope="module")
+def fault_server() -> Iterator[rig.Sandbox]:
+    """A sandbox server of the test module's own, for tests that kill, restart or pause it
+    (the session's server must stay up)."""
+    with rig.Sandbox() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def alive(fault_server: rig.Sandbox) -> rig.Sandbox:
+    """The module's fault server, running (a test before may have killed it)."""
+    fault_server.revive()
+    return fault_server

@@ -5,26 +5,11 @@ handler was talking to it (see docs/faults.md)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from fault_helpers import FaultRun, error_lines
 
 import rig
-
-
-@pytest.fixture(scope="module")
-def box() -> Iterator[rig.Sandbox]:
-    with rig.Sandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def alive(box: rig.Sandbox) -> rig.Sandbox:
-    """The module's sandbox, running (a test before may have killed it)."""
-    box.revive()
-    return box
 
 
 def test_a_server_killed_under_basic_is_exit_5_with_one_line(alive: rig.Sandbox,

@@ -173,8 +173,10 @@ class StateMachine:
         if cleanups and ctx.cancelled and ctx.connection is not None:
             ctx.reopen_after_interrupt()  # Ctrl-C shut the sessions down: one new for them all
         for spec in cleanups:
-            ctx.log.info("running cleanup state {} after the failure",  # pragma: no mutate
-                         spec.name)
+            # pragma: no mutate start
+            ctx.log.info("running cleanup state {} after the {}", spec.name,
+                         "interrupt" if ctx.cancelled else "failure")
+            # pragma: no mutate end
             _next, error = self._run_state(ctx, spec.name)
             if error is not None:
                 ctx.log.error("cleanup state {} failed: {}", spec.name, error)

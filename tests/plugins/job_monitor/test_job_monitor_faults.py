@@ -5,27 +5,13 @@ must stay up) and kills it while rig runs (see docs/faults.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from fault_helpers import FaultRun, error_lines
 
 import rig
 
 MONITORING = "job_monitor_monitoring"
-
-
-@pytest.fixture(scope="module")
-def box() -> Iterator[rig.Sandbox]:
-    with rig.Sandbox() as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def alive(box: rig.Sandbox) -> rig.Sandbox:
-    box.revive()
-    return box
 
 
 def test_monitoring_reconnects_after_a_restart_and_records_the_gap(
