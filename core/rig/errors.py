@@ -30,10 +30,13 @@ class ExitCode(IntEnum):
     """A usage or configuration error: bad option value, bad config file, unknown plugin."""
     UNREACHABLE = 5
     """The database cannot be reached, logged in to, or kept talking to."""
+    UNDECIDED = 6
+    """No check failed, but one could not decide (a history checker's cycle search ran out of
+    time): neither a pass nor a failure."""
 
 
 SEVERITY = (ExitCode.INTERRUPTED, ExitCode.UNREACHABLE, ExitCode.INTERNAL, ExitCode.USAGE,
-            ExitCode.CHECK_FAILED, ExitCode.OK)
+            ExitCode.CHECK_FAILED, ExitCode.UNDECIDED, ExitCode.OK)
 """Exit codes from the most to the least severe: when several apply, the first one wins."""
 
 

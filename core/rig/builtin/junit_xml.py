@@ -52,6 +52,8 @@ def junit_xml(result: RunResult) -> str:
             _problem(case, "error", check.detail)
         elif check.verdict is Verdict.SKIP:
             ET.SubElement(case, "skipped", message=printable(check.detail))
+        elif check.verdict is Verdict.UNKNOWN:
+            _problem(case, "error", f"undecided: {check.detail}")
     for conn in result.connections:
         if conn.error is not None:
             case = ET.SubElement(suite, "testcase", name="workflow",

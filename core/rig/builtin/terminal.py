@@ -13,7 +13,8 @@ from rig.hookspecs import hookimpl
 from rig.terminal import Terminal
 
 _MARK = {Verdict.PASS: ("PASS", "green"), Verdict.FAIL: ("FAIL", "red"),
-         Verdict.SKIP: ("SKIP", "yellow"), Verdict.ERROR: ("ERROR", "red")}
+         Verdict.SKIP: ("SKIP", "yellow"), Verdict.ERROR: ("ERROR", "red"),
+         Verdict.UNKNOWN: ("UNKNOWN", "yellow")}
 BASIC_NOTE = ("note: only the common workflow ran (no --plugin given and rig-plugin-basic is "
               "not installed); pip install rig-plugin-basic adds latency, TLS and session "
               "checks")
@@ -56,7 +57,7 @@ def summary(result: RunResult, config: Config, terminal: Terminal) -> None:
         write(BASIC_NOTE)
     counts = ", ".join(f"{result.count(v)} {name}" for v, name in (
         (Verdict.PASS, "passed"), (Verdict.FAIL, "failed"), (Verdict.SKIP, "skipped"),
-        (Verdict.ERROR, "errors")) if result.count(v) or v is Verdict.PASS)
+        (Verdict.ERROR, "errors"), (Verdict.UNKNOWN, "undecided")) if result.count(v) or v is Verdict.PASS)
     status = "interrupted" if result.interrupted else f"exit {int(result.exit_code)}"
     write(f"result: {counts} in {result.duration_s:.2f}s ({status})")
 

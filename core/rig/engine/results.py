@@ -22,6 +22,8 @@ class Verdict(StrEnum):
     FAIL = "fail"
     SKIP = "skip"
     ERROR = "error"
+    UNKNOWN = "unknown"
+    """The check could not decide (exit 6 when nothing failed)."""
 
 
 @dataclass(frozen=True)
@@ -137,12 +139,15 @@ class RunResult:
     @property
     def exit_code(self) -> ExitCode:
         """0 all passed · 1 a check failed · 2 interrupted · 3 internal or plugin error ·
-        4 usage · 5 the database was lost or unreachable. When several apply the most severe
-        wins, in the order 2, 5, 3, 4, 1 (:data:`rig.errors.SEVERITY`)."""
+        4 usage · 5 the database was lost or unreachable · 6 a check could not decide. When
+        several apply the most severe wins, in the order 2, 5, 3, 4, 1, 6
+        (:data:`rig.errors.SEVERITY`)."""
         if self.interrupted:
             return ExitCode.INTERRUPTED
         codes = [c.error.exit_code for c in self.connections if c.error is not None]
         codes += [e.exit_code for e in self.errors]
         if self.count(Verdict.FAIL) or self.count(Verdict.ERROR):
             codes.append(ExitCode.CHECK_FAILED)
+        if self.count(Verdict.UNKNOWN):
+            codes.append(ExitCode.UNDECIDED)
         return most_severe(codes)
