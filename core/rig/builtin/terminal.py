@@ -57,7 +57,8 @@ def summary(result: RunResult, config: Config, terminal: Terminal) -> None:
         write(BASIC_NOTE)
     counts = ", ".join(f"{result.count(v)} {name}" for v, name in (
         (Verdict.PASS, "passed"), (Verdict.FAIL, "failed"), (Verdict.SKIP, "skipped"),
-        (Verdict.ERROR, "errors"), (Verdict.UNKNOWN, "undecided")) if result.count(v) or v is Verdict.PASS)
+        (Verdict.ERROR, "errors"), (Verdict.UNKNOWN, "undecided"))
+        if result.count(v) or v is Verdict.PASS)
     status = "interrupted" if result.interrupted else f"exit {int(result.exit_code)}"
     write(f"result: {counts} in {result.duration_s:.2f}s ({status})")
 
