@@ -128,6 +128,10 @@ def rig_addoption(parser: OptionParser) -> None:
                   default=DEFAULT_MAX_TRANSITIONS, metavar="N",
                   help="end a workflow in error after this many transitions "
                   "(default: %(default)s)")
+    run.addoption("--duration", type=types.positive_float, metavar="SECONDS",
+                  help="how long plugins that run for a time run (load, consistency); a "
+                  "plugin's own option, such as --load-duration, overrides it (default: each "
+                  "plugin's own)")
     run.addoption("--keep-tables", action="store_true",
                   help="keep the databases and tables the run created (default: drop them "
                   "at the end; rig never drops what it did not create)")

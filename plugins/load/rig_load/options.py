@@ -12,6 +12,8 @@ PLUGIN = "load"
 DEFAULT_DATABASE = "rig_load"
 """Where the tables go when ``--database`` is not given: created by the run (or taken when it
 exists and is empty), and dropped by the core at the end unless ``--keep-tables``."""
+DEFAULT_DURATION_S = 10.0
+"""The measured time when neither ``--load-duration`` nor ``--duration`` is given."""
 
 
 def add_options(parser: rig.OptionParser) -> None:
@@ -21,9 +23,9 @@ def add_options(parser: rig.OptionParser) -> None:
     group.addoption("--load-workload", default="point-select", metavar="NAME",
                     help="point-select, read-only, read-write, insert, update-index, or one "
                     "added by another plugin (default: %(default)s)")
-    group.addoption("--load-duration", type=rig.types.positive_float, default=10.0,
-                    metavar="SECONDS", help="measured time, after the ramp-up "
-                    "(default: %(default)s)")
+    group.addoption("--load-duration", type=rig.types.positive_float,
+                    metavar="SECONDS", help="measured time, after the ramp-up (default: "
+                    f"--duration, else {DEFAULT_DURATION_S:g})")
     group.addoption("--load-ramp-up", type=rig.types.non_negative_float, default=0.0,
                     metavar="SECONDS", help="start the connections one after another over "
                     "this time, in order; not counted in the results (default: %(default)s)")
@@ -80,6 +82,8 @@ class LoadOptions:
         """Read the options from ``config``."""
         values = {name: config.getoption(f"{PLUGIN}_{name}")
                   for name in cls.__dataclass_fields__ if name != "keep_tables"}
+        values["duration"] = values["duration"] or config.getoption("duration") \
+            or DEFAULT_DURATION_S
         return cls(**values, keep_tables=bool(config.getoption("keep_tables")))
 
 

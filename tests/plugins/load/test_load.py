@@ -244,7 +244,7 @@ def test_skip_prepare_without_tables_names_the_table_and_the_fix(
     (["--load-duration", "0"], "--load-duration"),
     (["--load-tables", "0"], "--load-tables"),
     (["--load-rate", "fast"], "--load-rate"),
-    (["--duration", "1"], "unrecognized arguments: --duration"),
+    (["--duration", "0"], "--duration"),
     (["--keep-tables", "--load-keep-tables"], "--load-keep-tables"),
 ])
 def test_bad_options_exit_4_with_one_line(rig_runner: RigRunner, rig_database: str,
@@ -311,3 +311,18 @@ def test_two_plugins_adding_the_same_workload_exit_3_naming_it(
 
     assert run.exit_code == 3, run.output
     assert "two plugins add the load workload 'count': rename one of them" in run.stderr
+
+
+@pytest.mark.parametrize(("args", "measured"), [
+    (("--duration", "0.5"), 0.5),
+    (("--duration", "5", "--load-duration", "0.5"), 0.5),
+])
+def test_the_cores_duration_sets_the_measured_time_unless_load_duration_does(
+        rig_runner: RigRunner, rig_database: str, args: tuple[str, ...],
+        measured: float) -> None:
+    run = load(rig_runner, rig_database, "--load-report-interval", "0.25", *args)
+
+    assert run.exit_code == 0, run.output
+    section = run.section("load")
+    assert section["duration_s"] == measured
+    assert section["intervals"][-1]["t_s"] == measured
