@@ -1,0 +1,50 @@
+"""Words for explanations: values, transactions and cycles in Elle's style ("Let T1 = …;
+then T1 < T2 because …; however T2 < T1 because …: a contradiction")."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rig_consistency.checker.result import Step
+from rig_consistency.history import Element, Mop, Txn
+
+
+def show(value: Element | tuple[Element, ...] | None) -> str:
+    """A value as Elle prints it: ``[1 2]``, ``3``, ``:x`` for a keyword, ``nil``."""
+    if value is None:
+        return "nil"
+    if isinstance(value, tuple):
+        return "[" + " ".join(show(v) for v in value) + "]"
+    if isinstance(value, str):
+        return ":" + value if value.replace("-", "").replace("_", "").isalnum() else repr(value)
+    return str(value)
+
+
+def show_mop(mop: Mop) -> str:
+    """``[append 7 1]``, ``[r 9 [1 2]]``, ``[w 3 5]``."""
+    return f"[{mop.f} {show(mop.key)} {show(mop.value)}]"
+
+
+def name(txn: Txn) -> str:
+    """``T<index>``."""
+    return f"T{txn.index}"
+
+
+def describe(txn: Txn) -> str:
+    """``T5 = [append 7 1] [r 9 [1 2]] (process 2, ok)``."""
+    mops = " ".join(show_mop(m) for m in txn.mops)
+    return f"{name(txn)} = {mops} (process {txn.process}, {txn.outcome})"
+
+
+def cycle_explanation(kind: str, txns: Sequence[Txn], steps: Sequence[Step]) -> str:
+    """The whole story of a cycle: the transactions, then each step, the last as the
+    contradiction."""
+    lets = "; ".join(describe(t) for t in txns)
+    lines = [f"{kind}: let {lets}. Then:"]
+    for number, step in enumerate(steps):
+        lead = "however, " if number == len(steps) - 1 and len(steps) > 1 else ""
+        lines.append(f"  - {lead}T{step.source} < T{step.target} ({step.kind}), because "
+                     f"{step.text}")
+    lines.append("  a contradiction: the transactions form a cycle, so no order of them "
+                 "explains what they saw.")
+    return "\n".join(lines)
