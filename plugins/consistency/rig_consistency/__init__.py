@@ -18,7 +18,7 @@ from typing import Any
 
 import rig
 from rig_consistency import command, options
-from rig_consistency.workflow import RUN, Check, CleanUp, ConsistencyRun, Prepare, Run
+from rig_consistency.workflow import RUNS, Check, CleanUp, ConsistencyRun, Prepare, Run
 
 __version__ = "0.2.0"
 
@@ -55,14 +55,17 @@ def rig_register_states(registry: rig.StateRegistry) -> None:
 
 
 def _runs(result: rig.RunResult) -> list[ConsistencyRun]:
-    return [run for conn in result.connections
-            if conn.data is not None and (run := conn.data.get(RUN)) is not None]
+    return [run for conn in result.connections if conn.data is not None
+            for run in conn.data.get(RUNS, [])]
 
 
 @rig.hookimpl
 def rig_report(result: rig.RunResult) -> dict[str, Any] | None:
+    """One level: its section; several: ``{"runs": [section, ...]}`` in the order they ran."""
     runs = _runs(result)
-    return runs[0].section() if runs else None
+    if not runs:
+        return None
+    return runs[0].section() if len(runs) == 1 else {"runs": [run.section() for run in runs]}
 
 
 @rig.hookimpl
@@ -72,7 +75,7 @@ def rig_terminal_summary(result: rig.RunResult, write: Callable[[str], None]) ->
             write(line)
 
 
-def summary_lines(run: ConsistencyRun, examples: int = 2) -> list[str]:
+def summary_lines(run: ConsistencyRun, examples: int = 1) -> list[str]:
     """The console summary of a run: what ran, the verdict, and each anomaly explained."""
     counts = run.recorder.counts()
     server = run.server
@@ -81,6 +84,8 @@ def summary_lines(run: ConsistencyRun, examples: int = 2) -> list[str]:
              f"{counts['invoked']} transactions ({counts['ok']} ok, {counts['fail']} failed, "
              f"{counts['info']} unknown) in {run.duration_s:.1f} s"]
     result = run.result
+    if not run.started:
+        return [lines[0].split(":")[0] + f" at {run.level_key}: not run"]
     if result is None:
         return [*lines, "    not checked (the run did not get that far)"]
     lines.append(f"    checked in {run.check_s:.2f} s against {', '.join(run.models)}: "
@@ -96,8 +101,9 @@ def summary_lines(run: ConsistencyRun, examples: int = 2) -> list[str]:
         lines.append(f"    UNEXPECTED: {', '.join(run.unexpected)}")
     for kind, anomalies in result.anomalies.items():
         for anomaly in anomalies[:examples]:
-            lines.append(f"    {kind}:")
-            lines.extend(f"      {line}" for line in anomaly.explanation.splitlines())
+            text = anomaly.explanation
+            text = text if text.startswith(f"{kind}:") else f"{kind}: {text}"
+            lines.extend(f"    {line}" for line in text.splitlines())
     if run.history_file:
         lines.append(f"    history: {run.history_file} (rig consistency check "
                      f"{run.history_file})")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import rig
-from rig_consistency.history import Element, Mop
+from rig_consistency.history import Mop
 
 
 def table(key: int, tables: int) -> str:
@@ -41,12 +41,9 @@ def run_mop(connection: rig.Connection, workload: str, mop: Mop, tables: int) ->
     if mop.f == "r":
         rows = connection.query_rows(f"SELECT val FROM {name} WHERE id = %s", (mop.key,))[1]
         raw: Any = rows[0][0] if rows else None
-        value: Element | tuple[Element, ...] | None
         if workload == "list-append":
-            value = parse_list(raw)
-        else:
-            value = None if raw is None else int(raw)
-        return Mop("r", mop.key, value)
+            return Mop("r", mop.key, parse_list(raw))
+        return Mop("r", mop.key, None if raw is None else int(raw))
     if workload == "list-append":
         connection.execute(f"INSERT INTO {name} (id, sk, val) VALUES (%s, %s, %s) "
                            f"ON DUPLICATE KEY UPDATE val = CONCAT(val, ',', %s)",

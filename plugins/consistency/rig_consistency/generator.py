@@ -6,7 +6,8 @@ an exponential distribution (key ``i`` of the pool is ``base`` times likelier th
 ``i - 1``). A key written ``max_writes_per_key`` times is retired and replaced by a fresh one,
 which keeps lists short and version orders easy to infer. Every value written to a key is
 unique (1, 2, 3, … per key). One generator is shared by every client of a run, so a seed fixes
-the sequence of transactions handed out.
+the sequence of transactions handed out; keys start at ``first_key``, so that runs at several
+isolation levels on the same tables never share a key.
 """
 
 from __future__ import annotations
@@ -34,15 +35,16 @@ class Shape:
 class Generator:
     """Hands out transactions (as invocation micro-operations); thread-safe."""
 
-    def __init__(self, workload: str, seed: int, shape: Shape = Shape()) -> None:
+    def __init__(self, workload: str, seed: int, shape: Shape = Shape(),
+                 first_key: int = 0) -> None:
         if workload not in WORKLOADS:
             raise ValueError(f"unknown workload {workload!r}")
         self.workload = workload
         self.shape = shape
         self._random = random.Random(seed)
         self._lock = threading.Lock()
-        self._pool = list(range(shape.key_count))
-        self._next_key = shape.key_count
+        self._pool = list(range(first_key, first_key + shape.key_count))
+        self._next_key = first_key + shape.key_count
         self._writes: dict[int, int] = {}
         weights = [shape.key_dist_base ** i for i in range(shape.key_count)]
         total = sum(weights)

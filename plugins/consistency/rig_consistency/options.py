@@ -15,6 +15,7 @@ DEFAULT_DURATION_S = 10.0
 """How long the workload runs when neither ``--duration`` nor ``--consistency-txns`` is
 given."""
 HISTORY_SUFFIXES = (".edn", ".jsonl", ".json")
+ALL_LEVELS = "all"
 MODELS = ("read-uncommitted", "read-committed", "repeatable-read", "snapshot-isolation",
           "serializable", "strict-serializable")
 """The consistency models ``--consistency-model`` accepts (Elle's names)."""
@@ -24,10 +25,13 @@ def add_options(parser: rig.OptionParser) -> None:
     """Add the plugin's options to its help group."""
     group = parser.getgroup(PLUGIN, "consistency plugin: random concurrent transactions, "
                             "their history checked for anomalies the way Jepsen's Elle does")
-    group.addoption("--isolation-level", type=rig.types.choice(list(rig.ISOLATION_LEVELS)),
-                    metavar="LEVEL",
+    group.addoption("--isolation-level",
+                    type=rig.types.choice_list([*rig.ISOLATION_LEVELS, ALL_LEVELS]),
+                    metavar="LEVEL[,LEVEL...]",
                     help="the isolation level of the transactions: "
-                    f"{', '.join(rig.ISOLATION_LEVELS)} (default: the server's)")
+                    f"{', '.join(rig.ISOLATION_LEVELS)}; several (or all) run one after "
+                    "another, each with its own keys, history and verdict (default: the "
+                    "server's)")
     group.addoption("--consistency-workload", type=rig.types.choice(list(WORKLOADS)),
                     default="list-append", metavar="NAME",
                     help="list-append (lists of integers appended with CONCAT: the most "
@@ -83,7 +87,8 @@ def add_options(parser: rig.OptionParser) -> None:
 class Options:
     """A consistency run's options."""
 
-    isolation_level: str | None
+    levels: tuple[str, ...]
+    """The isolation levels to run, in turn (empty: the server's default)."""
     workload: str
     duration: float | None
     txns: int | None
@@ -110,7 +115,7 @@ class Options:
             duration = DEFAULT_DURATION_S
         seed = get("seed")
         return cls(
-            isolation_level=config.getoption("isolation_level"),
+            levels=levels(config.getoption("isolation_level") or []),
             workload=str(get("workload")),
             duration=None if duration is None else float(duration),
             txns=txns,
@@ -127,6 +132,13 @@ class Options:
             save_history=get("save_history"),
             database=str(get("database")),
         )
+
+
+def levels(names: list[str]) -> tuple[str, ...]:
+    """``--isolation-level``'s levels, in the order given, ``all`` expanded."""
+    expanded = [level for name in names
+                for level in (rig.ISOLATION_LEVELS if name == ALL_LEVELS else (name,))]
+    return tuple(dict.fromkeys(expanded))
 
 
 def validate(config: rig.Config) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import rig
 from rig_consistency import checker, expect, formats
+from rig_consistency.checker.models import prohibited_anomalies
 from rig_consistency.client import Client, Transactions
 from rig_consistency.encoding import create_tables
 from rig_consistency.generator import Generator
@@ -82,23 +83,38 @@ class ConsistencyRun:
         }
 
 
-RUN: rig.Key[ConsistencyRun] = rig.Key("consistency.run")
+RUNS: rig.Key[list[ConsistencyRun]] = rig.Key("consistency.runs")
+"""Shared: the run at each level, in turn; also in the data of the connection that set them
+up (it reports them)."""
+CURRENT: rig.Key[int] = rig.Key("consistency.current")
+"""A connection's own: the index of the level it is at."""
 FAILED: rig.Key[str] = rig.Key("consistency.prepare_failed")
+KEY_SPACE = 10**9
+"""The keys of the n-th level's run start at n * KEY_SPACE."""
 
 
 def _sql_level(level: str) -> str:
     return level.upper().replace("-", " ")
 
 
+def current(ctx: rig.Context) -> tuple[int, ConsistencyRun]:
+    """This connection's level index and its run."""
+    runs = ctx.shared.get(RUNS)
+    assert runs is not None, "consistency_preparing runs first"
+    index = ctx.data.get(CURRENT, 0)
+    return index, runs[index]
+
+
 class Prepare:
     """The first connection checks the options against the server, claims the database,
-    creates the tables and sets the run up; every connection then meets at a barrier."""
+    creates the tables and sets up a run per level; every connection then meets at a
+    barrier."""
 
     def execute(self, ctx: rig.Context) -> str | None:
         try:
             with ctx.shared.lock() as store:
-                if store.get(RUN) is None and store.get(FAILED) is None:
-                    store[RUN] = ctx.data[RUN] = self._set_up(ctx)  # this connection reports
+                if store.get(RUNS) is None and store.get(FAILED) is None:
+                    store[RUNS] = ctx.data[RUNS] = self._set_up(ctx)  # this one reports
         except Exception:
             ctx.shared.set(FAILED, ctx.connection_id)
             raise
@@ -110,7 +126,7 @@ class Prepare:
         return None
 
     @staticmethod
-    def _set_up(ctx: rig.Context) -> ConsistencyRun:
+    def _set_up(ctx: rig.Context) -> list[ConsistencyRun]:
         options = Options.from_config(ctx.config)
         connection = ctx.require_connection()
         server = ctx.server
@@ -119,7 +135,7 @@ class Prepare:
             raise rig.ConfigError(f"--consistency-txn-mode {options.txn_mode} needs TiDB, but "
                                   f"the server is {server.describe()}",
                                   hint="drop --consistency-txn-mode")
-        level = options.isolation_level or server.default_isolation or "repeatable-read"
+        levels = options.levels or (server.default_isolation or "repeatable-read",)
         claimed = ctx.scratch.database(connection, options.database,
                                        option="--consistency-database")
         create_tables(connection, ctx.scratch, claimed.name, options.workload, options.tables)
@@ -127,28 +143,30 @@ class Prepare:
                                  "version_string": server.version_string,
                                  "database": claimed.name, "database_created": claimed.created,
                                  "clients": options.clients * ctx.shared.parties}
-        level_key = level
+        snapshot = False
         if server.features.snapshot_isolation_setting:
-            snapshot = str(connection.scalar("SELECT @@innodb_snapshot_isolation"))
-            facts["innodb_snapshot_isolation"] = "ON" if snapshot in ("1", "ON") else "OFF"
-            if facts["innodb_snapshot_isolation"] == "ON" and level == "repeatable-read":
-                level_key += expect.SNAPSHOT_SUFFIX
+            value = str(connection.scalar("SELECT @@innodb_snapshot_isolation"))
+            snapshot = value in ("1", "ON")
+            facts["innodb_snapshot_isolation"] = "ON" if snapshot else "OFF"
         if server.flavor is rig.Flavor.TIDB:
             facts["txn_mode"] = options.txn_mode or str(connection.scalar(
                 "SELECT @@tidb_txn_mode") or "pessimistic")
-        try:
-            profile = expect.choose(options.expect, server)
-        except expect.ProfileError as exc:
-            raise ctx.config.invalid("consistency_expect", str(exc)) from None
-        models = options.models or (LEVEL_MODEL[level],)
+        profile = expect.choose(options.expect, server)
         begin = f"BEGIN {options.txn_mode.upper()}" if options.txn_mode else "START TRANSACTION"
+        runs = []
+        for index, level in enumerate(levels):
+            level_key = level + (expect.SNAPSHOT_SUFFIX
+                                 if snapshot and level == "repeatable-read" else "")
+            runs.append(ConsistencyRun(
+                options=options, database=claimed.name, level=level, level_key=level_key,
+                models=options.models or (LEVEL_MODEL[level],), profile=profile, begin=begin,
+                server=facts, recorder=Recorder(options.txns),
+                generator=Generator(options.workload, options.seed, options.shape,
+                                    first_key=index * KEY_SPACE)))
         ctx.log.info("consistency: {} at {} on {}, database {}, seed {}", options.workload,
-                     level_key, server.describe(), claimed.name, options.seed)
-        return ConsistencyRun(
-            options=options, database=claimed.name, level=level, level_key=level_key,
-            models=models, profile=profile, begin=begin, server=facts,
-            recorder=Recorder(options.txns),
-            generator=Generator(options.workload, options.seed, options.shape))
+                     ", ".join(run.level_key for run in runs), server.describe(),
+                     claimed.name, options.seed)
+        return runs
 
 
 class Run:
@@ -157,8 +175,7 @@ class Run:
     stopped."""
 
     def execute(self, ctx: rig.Context) -> None:
-        run = ctx.shared.get(RUN)
-        assert run is not None, "consistency_preparing runs first"
+        _index, run = current(ctx)
         with ctx.shared.lock():
             if not run.started:
                 run.started = time.monotonic()
@@ -207,29 +224,35 @@ class Run:
 
 class Check:
     """Waits for every connection's clients, then — on the first connection to get here —
-    saves the history (``--consistency-save-history``), checks it and judges the result."""
+    saves the history (``--consistency-save-history``), checks it and judges the result;
+    then on to the next level, if any."""
 
-    def execute(self, ctx: rig.Context) -> None:
-        run = ctx.shared.get(RUN)
-        assert run is not None
-        ctx.shared.wait_all_ready(RECORDED)
+    def execute(self, ctx: rig.Context) -> str | None:
+        index, run = current(ctx)
+        ctx.shared.wait_all_ready(f"{RECORDED}.{index}")
         with ctx.shared.lock():
-            if run.checked_by is not None:
-                return
-            run.checked_by = ctx.connection_id
-        save_history(ctx, run)
-        started = time.perf_counter()
-        result = checker.check(pair(run.recorder.ops()), workload=run.options.workload,
-                               models=run.models, cycle_timeout_s=run.options.cycle_timeout)
-        run.check_s = time.perf_counter() - started
-        run.result = result
-        judge(ctx, run, result)
+            mine = run.checked_by is None
+            if mine:
+                run.checked_by = ctx.connection_id
+        if mine:
+            save_history(ctx, run)
+            started = time.perf_counter()
+            result = checker.check(pair(run.recorder.ops()), workload=run.options.workload,
+                                   models=run.models,
+                                   cycle_timeout_s=run.options.cycle_timeout)
+            run.check_s = time.perf_counter() - started
+            run.result = result
+            judge(ctx, run, result)
+        ctx.data[CURRENT] = index + 1
+        runs = ctx.shared.get(RUNS)
+        assert runs is not None
+        return "consistency_running" if index + 1 < len(runs) else None
 
 
 def judge(ctx: rig.Context, run: ConsistencyRun, result: checker.CheckResult) -> None:
     """One check: the history against the level's model, known weaknesses excepted."""
     known = run.profile.known(run.level_key).anomalies if run.profile else frozenset()
-    prohibited = checker.prohibited(run.models)
+    prohibited = prohibited_anomalies(run.models)
     found = set(result.anomaly_types) & prohibited
     run.unexpected = sorted(found - known)
     run.known_found = sorted(found & known)
@@ -252,12 +275,22 @@ def judge(ctx: rig.Context, run: ConsistencyRun, result: checker.CheckResult) ->
 
 def save_history(ctx: rig.Context, run: ConsistencyRun) -> None:
     """Write the history to ``--consistency-save-history`` (once)."""
-    path = run.options.save_history
+    path = history_path(run)
     if path is None:
         return
     with run.saving:
         if run.history_file is None:
             _write_history(ctx, run, path)
+
+
+def history_path(run: ConsistencyRun) -> str | None:
+    """Where ``--consistency-save-history`` puts the run's history: the file named, or — when
+    several levels run — that name with the level before its suffix (``h.serializable.edn``)."""
+    path = run.options.save_history
+    if path is None or len(run.options.levels) <= 1:
+        return path
+    stem, dot, suffix = path.rpartition(".")
+    return f"{stem}.{run.level_key}{dot}{suffix}"
 
 
 def _write_history(ctx: rig.Context, run: ConsistencyRun, path: str) -> None:
@@ -279,6 +312,6 @@ class CleanUp:
     scratch data."""
 
     def execute(self, ctx: rig.Context) -> None:
-        run = ctx.data.get(RUN)
-        if run is not None:
-            save_history(ctx, run)
+        for run in ctx.data.get(RUNS, []):
+            if run.started:
+                save_history(ctx, run)

@@ -165,3 +165,25 @@ def test_bad_options_exit_4_with_one_line(rig_runner: RigRunner, rig_database: s
     [line] = [x for x in run.stderr.splitlines() if x.startswith("rig: error:")]
     assert message in line, line
     assert "Traceback" not in run.stderr
+
+
+def test_several_levels_run_in_turn_each_with_its_keys_history_and_verdict(
+        rig_runner: RigRunner, rig_database: str, tmp_path: Path) -> None:
+    run = consistency(rig_runner, rig_database, "--isolation-level",
+                      "serializable,read-committed", "--consistency-txns", "200",
+                      "--consistency-save-history", str(tmp_path / "h.jsonl"))
+
+    assert run.exit_code == 0, run.output
+    runs = run.section("consistency")["runs"]
+    assert [r["isolation_level"] for r in runs] == ["serializable", "read-committed"]
+    assert [r["models"] for r in runs] == [["serializable"], ["read-committed"]]
+    assert all(r["transactions"]["invoked"] == 200 for r in runs)
+    names = [c["name"] for c in run.report["checks"] if c["name"].startswith("consistency")]
+    assert names == ["consistency serializable", "consistency read-committed"]
+    keys = []
+    for level in ("serializable", "read-committed"):
+        path = tmp_path / f"h.{level}.jsonl"
+        assert [r["history_file"] for r in runs if r["isolation_level"] == level] == [str(path)]
+        ops = [json.loads(line) for line in path.read_text().splitlines()]
+        keys.append({mop[1] for op in ops for mop in op["value"]})
+    assert keys[0] and keys[1] and not keys[0] & keys[1]
