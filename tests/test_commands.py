@@ -104,3 +104,22 @@ def test_a_commands_typed_argument_shows_the_reason(rig_runner: RigRunner) -> No
     assert run.exit_code == 4
     assert run.stderr == "rig: error: rig counted: argument --count: invalid value '0': must be " \
         "a whole number of at least 1: see rig counted --help\n"
+
+
+def test_rigs_own_options_after_a_command_are_rigs_and_the_command_gets_the_rest(
+        rig_runner: RigRunner) -> None:
+    """``rig consistency check FILE -v`` (errors say "run with -v for the traceback")."""
+    plugin = [("consistency", adds("consistency", check_command))]
+    run = rig_runner.run("consistency", "-v", "history.edn", "--color", "no", "--strict",
+                         "-q", plugins=plugin, report=False)
+    assert (run.exit_code, run.stdout) == (1, "checked history.edn (strict: True)\n")
+
+
+def test_a_command_that_raises_shows_its_traceback_with_v(rig_runner: RigRunner) -> None:
+    def broken(invocation: rig.Invocation) -> int:
+        raise KeyError("missing")
+
+    run = rig_runner.run("broken", "-v", plugins=[("breaker", adds("broken", broken))],
+                         report=False)
+    assert run.exit_code == 3
+    assert "Traceback" in run.stderr and "KeyError: 'missing'" in run.stderr

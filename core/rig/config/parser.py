@@ -16,7 +16,7 @@ import difflib
 import io
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -75,6 +75,8 @@ class Parsed:
     namespace: argparse.Namespace
     sources: Mapping[str, str]
     """dest → ``command line``, ``env RIG_X``, ``config FILE`` or ``default``."""
+    extra: list[str] = field(default_factory=list)
+    """The arguments left unparsed (``partial`` parses only)."""
 
 
 def _checked_type(convert: Callable[[str], Any] | None, secret: bool) -> Callable[[str], Any]:
@@ -314,7 +316,8 @@ class OptionParser:
         if extra and not partial:
             raise self._unknown_arguments(extra)
         found = self._argparser.get_source_to_settings_dict()
-        return Parsed(namespace, {dest: self._source(dest, found) for dest in self.options})
+        return Parsed(namespace, {dest: self._source(dest, found) for dest in self.options},
+                      extra)
 
     def _source(self, dest: str, found: Mapping[str, Any]) -> str:
         """Where ``dest``'s value came from, given ConfigArgParse's sources (``found``)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,8 @@ HELP_EPILOG = """configuration:
 
 exit codes:
   0 all checks passed   1 a check failed   2 interrupted   3 internal or plugin error
-  4 usage or configuration error   5 cannot reach, log in to, or keep talking to the database"""
+  4 usage or configuration error   5 cannot reach, log in to, or keep talking to the database
+  6 undecided: nothing failed, but a check could not decide"""
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class Bootstrap:
     options: argparse.Namespace
     config_file: ConfigFile | None
     error: ConfigError | None = None
+    rest: list[str] = field(default_factory=list)
+    """The arguments that are none of rig's bootstrap options (a subcommand's own)."""
     """A mistake in the arguments, left for the run's full parse (which meets it again) to
     report: before the plugins load, their secret options are unknown, so this message may
     quote a secret's value (``--acme-token -vS3cret``: "-v: ignored explicit argument
@@ -65,7 +68,8 @@ def bootstrap(args: list[str], environ: Mapping[str, str], cwd: Path) -> Bootstr
     config_file = ConfigFile.load(path) if path is not None else None
     parser = OptionParser(config_file=config_file)
     add_bootstrap_options(parser)
-    return Bootstrap(parser.parse(args, environ, partial=True).namespace, config_file, error)
+    parsed = parser.parse(args, environ, partial=True)
+    return Bootstrap(parsed.namespace, config_file, error, parsed.extra)
 
 
 def disabled_plugins(options: argparse.Namespace) -> list[str]:
