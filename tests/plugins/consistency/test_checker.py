@@ -22,6 +22,7 @@ EXPECTED: dict[str, tuple[list[str], list[str]]] = {
     "g0": (["G0"], ["read-uncommitted"]),
     "g1a": (["G1a"], ["read-committed"]),
     "g1b": (["G-single-item", "G1b"], ["read-committed"]),
+    "g1b-aborted": (["G1a", "G1b"], ["read-committed"]),  # read an aborted intermediate
     "g1c": (["G1c"], ["read-committed"]),
     "g-single": (["G-single-item"], ["repeatable-read", "snapshot-isolation"]),
     "g-nonadjacent": (["G-nonadjacent-item"], ["repeatable-read", "snapshot-isolation"]),

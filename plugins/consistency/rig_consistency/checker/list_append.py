@@ -175,8 +175,9 @@ class _ListAppend:
                              data={"key": key, "value": list(read), "element": element,
                                    "writer": name(writer)}))
         last = read[-1]
-        if (key, last) in self.intermediate:
-            writer_node = self.writer[(key, last)]
+        if (key, last) in self.intermediate:  # its writer committed, failed or is unknown
+            writer_node = self.writer.get((key, last), self.failed.get((key, last)))
+            assert writer_node is not None, "intermediate appends were indexed with writers"
             if writer_node != node:
                 writer = self.txns[writer_node]
                 self.add(Anomaly("G1b", (txn.index, writer.index),
