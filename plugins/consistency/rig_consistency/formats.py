@@ -12,13 +12,13 @@ A malformed file raises :class:`ValueError` naming the line and what is wrong.
 
 from __future__ import annotations
 
-import gc
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from rig_consistency.gcpause import paused
 from rig_consistency.history import Element, Mop, Op
 
 __all__ = ["Writer", "parse_history", "read_history", "write_edn", "write_jsonl", "writer_for"]
@@ -162,15 +162,18 @@ def _fast_edn(text: str) -> list[tuple[int, Any]] | None:
     text = (text.replace("{", f'["{_MAP_MARK}" ').replace("}", "]")
             .replace("(", "[").replace(")", "]").replace(", ", " ").replace(" ", ","))
     text = text.replace("[,", "[").replace(",]", "]")
-    forms: list[tuple[int, Any]] = []
+    numbers, lines = [], []
     for number, line in enumerate(text.split("\n"), 1):
         line = line.strip(",")
-        if not line:
-            continue
-        try:
-            form = json.loads(line)
-        except ValueError:
-            return None
+        if line:
+            numbers.append(number)
+            lines.append(line)
+    try:
+        parsed = json.loads(f"[{','.join(lines)}]")  # one call: the C parser does it all
+    except ValueError:
+        return None
+    forms: list[tuple[int, Any]] = []
+    for number, form in zip(numbers, parsed, strict=True):
         if not isinstance(form, list) or not form or form[0] != _MAP_MARK or len(form) % 2 == 0:
             return None
         forms.append((number, dict(zip(form[1::2], form[2::2], strict=True))))
@@ -270,16 +273,11 @@ def parse_history(text: str) -> list[Op]:
                   if line.strip() and not line.strip().startswith(";")), "")
     forms = _json_ops(text) if first.startswith('{"') or first == "{}" else _edn_ops(text)
     ops: list[Op] = []
-    collecting = gc.isenabled()
-    gc.disable()  # millions of small objects, none cyclic: collections only cost time
-    try:
+    with paused():
         for position, (line, raw) in enumerate(forms):
             op = _op(raw, line, position)
             if op is not None:
                 ops.append(op)
-    finally:
-        if collecting:
-            gc.enable()
     return ops
 
 

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from rig_consistency.gcpause import paused
+
 Key = int | str
 """A key: an integer, or a keyword's name (``:x`` is ``"x"``)."""
 
@@ -74,6 +76,7 @@ class Txn:
     error: str | None = None
 
 
+@paused()
 def pair(ops: Iterable[Op]) -> list[Txn]:
     """The transactions of a history, in the order they completed (never-completed ones last,
     in invocation order).

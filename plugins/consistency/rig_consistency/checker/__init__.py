@@ -34,6 +34,7 @@ from rig_consistency.checker.models import (
 )
 from rig_consistency.checker.result import EXAMPLES_KEPT, Anomaly, CheckResult, Step
 from rig_consistency.checker.text import cycle_explanation
+from rig_consistency.gcpause import paused
 from rig_consistency.history import Txn
 
 __all__ = ["MODELS", "WORKLOADS", "Anomaly", "CheckResult", "Step", "check"]
@@ -45,6 +46,7 @@ WORKLOADS: dict[str, Callable[[Sequence[Txn]], Analysis]] = {
 """The workloads the checker reads, by name."""
 
 
+@paused()
 def check(txns: Sequence[Txn], *, workload: str = "list-append",
           models: Sequence[str] = ("serializable",), realtime: bool | None = None,
           process: bool = False, cycle_timeout_s: float = 1.0,
