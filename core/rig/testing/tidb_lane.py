@@ -66,7 +66,7 @@ def required() -> bool:
     return os.environ.get(REQUIRE_VARIABLE, "") not in ("", "0")
 
 
-@dataclass
+@dataclass(eq=False)  # hashable: registered with pytest as a plugin
 class LaneTally:
     """What the lane's tests did, and the summary line: a pytest plugin object (the test kit
     registers one per run)."""
