@@ -83,10 +83,23 @@ def test_cli_sandbox_cleans_up_after_a_failed_run(rig_runner: RigRunner) -> None
     assert not sandbox_dir_of(run.stderr).exists()
 
 
-def test_cli_sandbox_with_a_missing_binary_exits_5(rig_runner: RigRunner) -> None:
-    run = rig_runner.run("--sandbox", "--sandbox-binary", "/no/such/mariadbd")
-    assert run.exit_code == 5
-    assert "sandbox server binary /no/such/mariadbd not found" in run.stderr
+@pytest.mark.parametrize(("name", "reason"), [
+    ("no/such/tidb-server", "no such file"),
+    ("", "no such file"),  # a directory
+    ("mariadbd", "not executable (chmod +x it)"),
+])
+def test_cli_sandbox_with_a_bad_binary_is_a_usage_error(rig_runner: RigRunner, tmp_path: Path,
+                                                        name: str, reason: str) -> None:
+    """A --sandbox-binary that is not an executable file is the user's to fix: one line,
+    exit 4, before any server starts."""
+    binary = tmp_path / name
+    if name == "mariadbd":
+        binary.write_text("#!/bin/sh\n")
+    run = rig_runner.run("--sandbox", "--sandbox-binary", str(binary), report=False)
+    assert run.exit_code == 4, run.output
+    assert run.stderr.splitlines() == [
+        f"rig: error: argument --sandbox-binary: invalid value '{binary}': {reason} "
+        "(from command line)"]
 
 
 def test_a_server_that_does_not_start_shows_its_log_and_no_deleted_directory(

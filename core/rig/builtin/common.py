@@ -21,7 +21,7 @@ from rig.data import Key
 from rig.db.connection import quote_identifier
 from rig.db.flavor import ServerInfo, detect_server
 from rig.db.resilience import DatabaseError
-from rig.db.sandbox import Sandbox
+from rig.db.sandbox import Sandbox, executable_file
 from rig.db.scratch import grant_hint
 from rig.db.settings import DEFAULT_PORT, HostPort, SslMode, existing_file, parse_hosts
 from rig.engine.context import CURRENT_DATABASE, Context
@@ -98,7 +98,7 @@ def rig_addoption(parser: OptionParser) -> None:
     conn.addoption("--sandbox", action="store_true",
                    help="start a throwaway local server (tidb-server, mariadbd or mysqld), run "
                    "against it, and remove it afterwards")
-    conn.addoption("--sandbox-binary", metavar="PATH",
+    conn.addoption("--sandbox-binary", type=executable_file, metavar="PATH",
                    help="server binary for --sandbox (default: the first of tidb-server, "
                    "mariadbd, mysqld on PATH or in /usr/sbin)")
 

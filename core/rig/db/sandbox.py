@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import shutil
 import signal
@@ -58,6 +59,16 @@ def server_kind(binary: str) -> str:
     version = subprocess.run([binary, "--version"], capture_output=True, text=True,
                              timeout=30).stdout
     return "mariadb" if "mariadb" in version.lower() else "mysql"
+
+
+def executable_file(text: str) -> str:
+    """An option type (``--sandbox-binary``): a path to an executable file."""
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise ValueError("no such file")
+    if not os.access(path, os.X_OK):
+        raise ValueError("not executable (chmod +x it)")
+    return str(path)
 
 
 def find_server(binary: str | None = None, search_path: str | None = None) -> tuple[str, str]:
@@ -278,9 +289,10 @@ class Sandbox:
         assert self.directory is not None
         log = open(self.directory / "server.log", "ab")  # noqa: SIM115 - owned by the child
         if self.kind == "tidb":
-            command = [self.binary, "-P", str(self.port), "-host", self.host,
-                       "-store", "unistore", "-path", str(self.directory / "tidb"),
-                       "-status", str(free_port()), "-log-file", str(self.directory / "tidb.log")]
+            command = [self.binary, "-config", str(self._tidb_config()), "-P", str(self.port),
+                       "-host", self.host, "-store", "unistore",
+                       "-path", str(self.directory / "tidb"), "-status", str(free_port()),
+                       "-status-host", self.host, "-log-file", str(self.directory / "tidb.log")]
         else:
             command = [
                 self.binary, "--no-defaults", f"--datadir={self._datadir}",
@@ -305,6 +317,23 @@ class Sandbox:
                 command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, preexec_fn=_die_with_parent if in_main_thread else None)
             log.close()
+
+    def _tidb_config(self) -> Path:
+        """tidb-server's config file: every path it writes to inside the sandbox directory
+        (its defaults are ``/tmp/tidb``, ``/tmp/tidb-PORT.sock``, a temporary-storage directory
+        under ``/tmp`` and a slow log in the working directory), and the TLS files."""
+        assert self.directory is not None
+        path = self.directory / "tidb.toml"
+        quoted = {"temp-dir": self._tmpdir, "tmp-storage-path": self.directory / "tmp-storage",
+                  "socket": self.directory / "tidb.sock"}
+        lines = [f"{key} = {json.dumps(str(value))}" for key, value in quoted.items()]
+        lines += ["[log]", f"slow-query-file = {json.dumps(str(self.directory / 'slow.log'))}"]
+        if self.tls_files is not None:
+            lines += ["[security]", f"ssl-ca = {json.dumps(str(self.tls_files.ca))}",
+                      f"ssl-cert = {json.dumps(str(self.tls_files.cert))}",
+                      f"ssl-key = {json.dumps(str(self.tls_files.key))}"]
+        path.write_text("\n".join(lines) + "\n")
+        return path
 
     def _wait_ready(self) -> bool:
         import pymysql
@@ -367,8 +396,10 @@ class Sandbox:
     def _log_tail(self) -> str:
         assert self.directory is not None
         log = self.directory / "server.log"
+        if self.kind == "tidb" and (self.directory / "tidb.log").exists():
+            log = self.directory / "tidb.log"  # stdout holds only a panic, if any
         lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
-        errors = [line for line in lines if "ERROR" in line] or lines
+        errors = [line for line in lines if "ERROR" in line or "FATAL" in line] or lines
         distinct = list(dict.fromkeys(errors))  # each start attempt appends the same lines
         return " / ".join(distinct[-3:]) or "no log"
 

@@ -11,7 +11,16 @@ Fixtures:
   output and the parsed JSON report: ``rig_runner.run(ARGS)`` runs exactly ``rig ARGS``;
   ``rig_runner.run_on_server(ARGS)`` adds ``rig_server``'s ``--host``/``--user`` (and its
   password in ``RIG_PASSWORD``). Plugin objects can be registered without installing them.
-- ``tidb_standin``: a protocol-level TiDB stand-in (:mod:`rig.testing.tidb_standin`).
+- ``tidb_server`` (session): a real ``tidb-server`` (unistore, TLS on) started once in a
+  sandbox, from ``RIG_TIDB_SERVER``, PATH or the build cache of ``scripts/tidb-server``
+  (:mod:`rig.testing.tidb_lane`); without one its tests are skipped with one line, or fail when
+  ``RIG_REQUIRE_TIDB=1``. Mark such tests ``@pytest.mark.tidb``: the run ends with a line
+  ``TiDB lane: tidb-server v8.5.6 (…) — N tests passed, M failed``.
+- ``tidb_server_binary`` (session): just the path of that tidb-server (skipped or failed the
+  same way), for a test that starts its own.
+- ``tidb_database``, ``tidb_runner``: ``rig_database`` and ``rig_runner`` on ``tidb_server``.
+- ``tidb_standin``: a protocol-level TiDB stand-in (:mod:`rig.testing.tidb_standin`), for what
+  a unistore tidb-server cannot show.
 
 pytest itself is not a dependency of rig-core: install ``rig-core[test]`` (or add pytest to
 your plugin's ``test`` extra) to use the kit.
@@ -36,10 +45,21 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
+from rig.testing.tidb_lane import (
+    BUILD_HINT,
+    MARKER,
+    REQUIRE_VARIABLE,
+    LaneTally,
+    TidbServerMissing,
+    find_tidb_server,
+    required,
+)
+
 if TYPE_CHECKING:
     from rig.testing.tidb_standin import TidbStandin
 
 DSN_VARIABLE = "RIG_TEST_DSN"
+_TALLY = pytest.StashKey[LaneTally]()
 
 
 @dataclass(frozen=True)
@@ -61,6 +81,9 @@ class ServerDSN:
     """The database of ``RIG_TEST_DSN``, if it names one (see ``rig_database``)."""
     sandbox: bool = False
     """Whether the server is a sandbox the test kit started (and owns)."""
+    tls_ca: str | None = None
+    """The CA that signed the server's certificate, when the kit gave it one
+    (``tidb_server``), for ``--ssl-mode verify-identity --ssl-ca``."""
 
     @property
     def address(self) -> str:
@@ -162,13 +185,18 @@ class RigRunner:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the ``tidb_standin`` marker; remove loguru's default stderr sink (see the
-    module's docstring)."""
+    """Register the ``tidb_standin`` and ``tidb`` markers; remove loguru's default stderr sink
+    (see the module's docstring)."""
     from loguru import logger
 
     config.addinivalue_line(
         "markers", "tidb_standin: runs against the mysql-mimic TiDB protocol stand-in "
         "(rig.testing.tidb_standin), not a real TiDB")
+    config.addinivalue_line(
+        "markers", f"{MARKER}: runs against a real tidb-server (the tidb_server fixture); "
+        "counted in the 'TiDB lane' line at the end")
+    config.stash[_TALLY] = LaneTally()
+    config.pluginmanager.register(config.stash[_TALLY], "rig-tidb-lane")
     with contextlib.suppress(ValueError):
         logger.remove(0)
 
@@ -186,14 +214,58 @@ def rig_server() -> Iterator[ServerDSN]:
         yield ServerDSN(box.host, box.port, box.user, "", sandbox=True)
 
 
+@pytest.fixture(scope="session")
+def tidb_server_binary(request: pytest.FixtureRequest) -> str:
+    """The path of the tidb-server to test against (see the module's docstring); skips the
+    test, or fails it under ``RIG_REQUIRE_TIDB=1``, when there is none."""
+    try:
+        return find_tidb_server()
+    except TidbServerMissing as exc:
+        request.config.stash[_TALLY].missing = str(exc)
+        if required():
+            pytest.fail(f"TiDB lane: {exc}, and {REQUIRE_VARIABLE}=1 makes it mandatory; "
+                        f"{BUILD_HINT}", pytrace=False)
+        pytest.skip(f"TiDB lane: {exc}; {BUILD_HINT}")
+
+
+@pytest.fixture(scope="session")
+def tidb_server(request: pytest.FixtureRequest, tidb_server_binary: str) -> Iterator[ServerDSN]:
+    """A real tidb-server (unistore, with a TLS certificate) for the whole test session (see
+    the module's docstring)."""
+    tally = request.config.stash[_TALLY]
+    from rig.db.flavor import parse_tidb_version
+    from rig.db.sandbox import Sandbox
+
+    with Sandbox(server_binary=tidb_server_binary, tls=True) as box:
+        assert box.tls_files is not None
+        server = ServerDSN(box.host, box.port, box.user, "", sandbox=True,
+                           tls_ca=str(box.tls_files.ca))
+        with server.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT tidb_version()")
+            facts = parse_tidb_version(str(cursor.fetchone()[0]))
+        tally.server = (f"tidb-server {facts.get('Release Version', '?')} "
+                        f"({facts.get('Git Commit Hash', '?')[:12]})")
+        yield server
+
+
 @pytest.fixture
 def rig_database(rig_server: ServerDSN) -> Iterator[str]:
     """A database for one test (see the module's docstring)."""
-    connection = rig_server.connect()
+    yield from _database(rig_server)
+
+
+@pytest.fixture
+def tidb_database(tidb_server: ServerDSN) -> Iterator[str]:
+    """``rig_database`` on ``tidb_server``: a new empty database, dropped afterwards."""
+    yield from _database(tidb_server)
+
+
+def _database(server: ServerDSN) -> Iterator[str]:
+    connection = server.connect()
     try:
         with connection.cursor() as cursor:
-            if rig_server.database:
-                name = rig_server.database
+            if server.database:
+                name = server.database
                 tables = _tables(cursor, name)
                 yield name
                 for table in sorted(_tables(cursor, name) - tables):
@@ -218,6 +290,12 @@ def rig_runner(tmp_path: Path, rig_server: ServerDSN) -> RigRunner:
     """Runs rig in-process: ``rig_runner.run(ARGS)`` exactly, or
     ``rig_runner.run_on_server(ARGS)`` against ``rig_server``."""
     return RigRunner(tmp_path, rig_server)
+
+
+@pytest.fixture
+def tidb_runner(tmp_path: Path, tidb_server: ServerDSN) -> RigRunner:
+    """``rig_runner`` on ``tidb_server``: ``tidb_runner.run_on_server(ARGS)``."""
+    return RigRunner(tmp_path, tidb_server)
 
 
 @pytest.fixture(name="tidb_standin")

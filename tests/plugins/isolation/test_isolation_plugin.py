@@ -357,7 +357,8 @@ def test_several_connections_use_one_database_each(rig_runner: RigRunner,
     (["--isolation-database", "d" * 65], "argument --isolation-database: invalid value "
      f"'{'d' * 65}': a database name has at most 64 characters"),
     (["--isolation-expect", "/no/such/profile.toml"], "argument --isolation-expect: invalid "
-     "value '/no/such/profile.toml': no such file (shipped profiles: mariadb-10.11)"),
+     "value '/no/such/profile.toml': no such file (shipped profiles: mariadb-10.11, "
+     "tidb-8.5-optimistic, tidb-8.5-pessimistic)"),
 ])
 def test_bad_options_exit_4_with_one_clear_line(rig_runner: RigRunner, args: list[str],
                                                 message: str) -> None:

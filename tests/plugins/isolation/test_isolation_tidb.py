@@ -1,0 +1,38 @@
+"""The TiDB lane, isolation: the whole Hermitage matrix on a real tidb-server (unistore) in both
+transaction modes, checked against the shipped profiles (tidb-8.5-pessimistic,
+tidb-8.5-optimistic), with blocked steps detected by the server (TIDB_TRX, PROCESSLIST), not by
+waiting."""
+
+from __future__ import annotations
+
+import pytest
+
+from rig.testing import RigRunner
+
+pytestmark = pytest.mark.tidb
+
+ACCEPTED = ("read-committed", "repeatable-read")
+"""The levels TiDB accepts without tidb_skip_isolation_level_check."""
+
+
+@pytest.mark.parametrize("mode", ["pessimistic", "optimistic"])
+def test_the_matrix_matches_the_shipped_profile(tidb_runner: RigRunner, mode: str) -> None:
+    run = tidb_runner.run_on_server("--plugin", "isolation", "--isolation-txn-mode", mode,
+                                    "--isolation-expect", f"tidb-8.5-{mode}")
+    assert run.exit_code == 0, run.output
+    section = run.section("isolation")
+    assert section["complete"] is True
+    assert section["expect"]["differences"] == []
+    assert section["server"]["flavor"] == "tidb"
+    assert section["server"]["txn_mode"] == mode
+    for level, row in section["tests"].items():
+        for test, cell in row.items():
+            if level in ACCEPTED:
+                assert cell["result"] in ("prevented", "anomaly"), (level, test, cell)
+                assert cell["evidence"]["why"], (level, test, cell)
+            else:
+                assert cell["result"] == "unsupported", (level, test, cell)
+                assert cell["evidence"]["errors"][0]["code"] == 8048
+    detection = set(section["server"]["block_detection"].split("+"))
+    if mode == "pessimistic":  # writes lock as they go: steps wait, and TiDB says so
+        assert detection and detection <= {"tidb_trx", "processlist"}, detection
