@@ -132,6 +132,11 @@ def rig_addoption(parser: OptionParser) -> None:
                   help="how long plugins that run for a time run (load, consistency); a "
                   "plugin's own option, such as --load-duration, overrides it (default: each "
                   "plugin's own)")
+    run.addoption("--txn-mode", type=types.choice(["optimistic", "pessimistic"]),
+                  metavar="optimistic|pessimistic",
+                  help="TiDB: begin the transactions plugins run (isolation, consistency) "
+                  "with BEGIN OPTIMISTIC or BEGIN PESSIMISTIC (default: the server's "
+                  "tidb_txn_mode)")
     run.addoption("--keep-tables", action="store_true",
                   help="keep the databases and tables the run created (default: drop them "
                   "at the end; rig never drops what it did not create)")

@@ -56,10 +56,6 @@ def add_options(parser: rig.OptionParser) -> None:
     group.addoption("--consistency-seed", type=rig.types.non_negative_int, metavar="N",
                     help="seed of the random transactions (default: a new one, shown in the "
                     "report to repeat a run)")
-    group.addoption("--consistency-txn-mode", type=rig.types.choice(["optimistic",
-                                                                     "pessimistic"]),
-                    metavar="optimistic|pessimistic",
-                    help="TiDB: begin transactions with BEGIN OPTIMISTIC or BEGIN PESSIMISTIC")
     group.addoption("--consistency-model", type=rig.types.choice_list(list(MODELS)),
                     metavar="MODEL,...",
                     help="check the history against these models instead of the one the "
@@ -125,7 +121,7 @@ class Options:
                         max_writes_per_key=int(get("max_writes_per_key"))),
             tables=int(get("tables")),
             seed=random.SystemRandom().randrange(2**31) if seed is None else int(seed),
-            txn_mode=get("txn_mode"),
+            txn_mode=config.getoption("txn_mode"),
             models=tuple(get("model") or ()),
             expect=str(get("expect")),
             cycle_timeout=float(get("cycle_timeout")),

@@ -132,9 +132,8 @@ class Prepare:
         server = ctx.server
         assert server is not None, "getting_version runs first"
         if options.txn_mode and server.flavor is not rig.Flavor.TIDB:
-            raise rig.ConfigError(f"--consistency-txn-mode {options.txn_mode} needs TiDB, but "
-                                  f"the server is {server.describe()}",
-                                  hint="drop --consistency-txn-mode")
+            raise rig.ConfigError(f"--txn-mode {options.txn_mode} needs TiDB, but the server "
+                                  f"is {server.describe()}", hint="drop --txn-mode")
         levels = options.levels or (server.default_isolation or "repeatable-read",)
         claimed = ctx.scratch.database(connection, options.database,
                                        option="--consistency-database")

@@ -47,14 +47,17 @@ def rig_addoption(parser: rig.OptionParser) -> None:
                     "unless --keep-tables), or an existing empty one (default: %(default)s)")
     group.addoption("--isolation-txn-mode", type=rig.types.choice(["optimistic", "pessimistic"]),
                     metavar="optimistic|pessimistic",
-                    help="TiDB: begin transactions with BEGIN OPTIMISTIC or BEGIN PESSIMISTIC")
+                    help="TiDB: begin transactions with BEGIN OPTIMISTIC or BEGIN PESSIMISTIC "
+                    "(default: --txn-mode)")
     group.addoption("--isolation-snapshot", type=rig.types.choice(["on", "off", "both"]),
                     metavar="on|off|both",
                     help="MariaDB: set innodb_snapshot_isolation in every session; both runs "
                     "the matrix twice (default: the server's setting)")
-    group.addoption("--isolation-expect", metavar="FILE",
+    group.addoption("--isolation-expect", default=profile.AUTO, metavar="FILE",
                     help="a profile (level -> test -> result, TOML or JSON, or a shipped name "
-                    "such as mariadb-10.11): every difference fails the run")
+                    "such as mariadb-10.11): every difference fails the run; auto: the "
+                    "shipped profile of the server tested, if there is one; none: no "
+                    "comparison (default: %(default)s)")
     group.addoption("--isolation-save-profile", type=rig.types.output_file, metavar="FILE",
                     help="write the observed matrix as a profile (JSON if FILE ends in .json, "
                     "else TOML)")
@@ -75,7 +78,7 @@ def rig_configure(config: rig.Config) -> None:
                              f"{connections} connections: each gets its own database, "
                              f"named with _c1 … _c{connections} appended")
     expect = config.getoption("isolation_expect")
-    if expect:
+    if expect not in (profile.AUTO, profile.NONE):
         try:
             profile.load(expect)
         except profile.ProfileError as exc:

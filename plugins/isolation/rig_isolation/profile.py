@@ -21,6 +21,8 @@ from rig_isolation.matrix import SNAPSHOT_VARIANT, VARIANT_SEPARATOR
 
 SHIPPED = Path(__file__).parent / "profiles"
 """Where the plugin's own profiles live."""
+AUTO, NONE = "auto", "none"
+"""``--isolation-expect auto``: the shipped profile of the server tested, if any; ``none``."""
 
 ABOUT = "about"
 
@@ -42,6 +44,26 @@ def resolve(text: str) -> Path:
         return shipped
     names = ", ".join(sorted(p.stem for p in SHIPPED.glob("*.toml")))
     raise ProfileError(f"no such file (shipped profiles: {names})")
+
+
+def shipped_for(server: Mapping[str, Any], snapshot: str | None) -> str | None:
+    """The shipped profile for the server a run tested (its facts, as the report has them)
+    and ``--isolation-snapshot``: ``tidb-8.5-pessimistic`` (by the transaction mode used),
+    ``mariadb-10.11`` (when the matrix's plain rows ran with innodb_snapshot_isolation off,
+    as the profile's did); ``None`` when nothing shipped matches."""
+    major_minor = ".".join(str(server["version"]).split(".")[:2])
+    if server["flavor"] == "tidb":
+        mode = server.get("txn_mode")
+        if mode in (None, "server default"):
+            mode = server.get("tidb_txn_mode") or "optimistic"  # empty: before v3.0.8
+        name = f"tidb-{major_minor}-{mode}"
+    else:
+        plain = {"on": "ON", "off": "OFF", "both": "OFF"}.get(
+            snapshot or "", server.get("innodb_snapshot_isolation") or "OFF")
+        if plain != "OFF":
+            return None
+        name = f"{server['flavor']}-{major_minor}"
+    return name if (SHIPPED / f"{name}.toml").is_file() else None
 
 
 def valid_level_key(key: str) -> bool:

@@ -151,7 +151,7 @@ def test_a_server_lost_mid_run_is_exit_5_and_the_history_is_saved_with_unknowns(
      "--consistency-save-history: invalid value 'h.txt': name a .edn (Jepsen's EDN) or "
      ".jsonl (JSON lines) file (from command line)"),
     (["--consistency-expect", "nosuch"], "--consistency-expect: invalid value 'nosuch'"),
-    (["--consistency-txn-mode", "optimistic"], "--consistency-txn-mode optimistic needs TiDB"),
+    (["--txn-mode", "optimistic"], "--txn-mode optimistic needs TiDB, but the server is "),
     (["--isolation-level", "snapshot"], "--isolation-level: invalid value 'snapshot'"),
     (["--consistency-clients", "0"], "--consistency-clients: invalid value '0'"),
     (["--consistency-model", "linearizable"], "--consistency-model: invalid value"),

@@ -369,7 +369,7 @@ def test_bad_options_exit_4_with_one_clear_line(rig_runner: RigRunner, args: lis
 
 
 @pytest.mark.parametrize("old", ["--levels", "--tests", "--block-timeout", "--block-detection",
-                                 "--txn-mode", "--snapshot-isolation", "--expect",
+                                 "--snapshot-isolation", "--expect",
                                  "--save-profile"])
 def test_the_options_names_before_0_2_are_gone(rig_runner: RigRunner, old: str) -> None:
     run = _isolation(rig_runner, old, "x")
@@ -395,12 +395,13 @@ def test_a_bad_profile_exits_4_naming_the_problem(rig_runner: RigRunner, tmp_pat
     assert "argument --isolation-expect" in line and message in line
 
 
-def test_txn_mode_needs_tidb(rig_runner: RigRunner, state: State) -> None:
-    run = _isolation(rig_runner, "--isolation-txn-mode", "optimistic")
+@pytest.mark.parametrize("flag", ["--isolation-txn-mode", "--txn-mode"])
+def test_txn_mode_needs_tidb(rig_runner: RigRunner, state: State, flag: str) -> None:
+    run = _isolation(rig_runner, flag, "optimistic")
     assert run.exit_code == 4
     line = _one_line_error(run)
-    assert "--isolation-txn-mode optimistic needs TiDB, but the server is mariadb" in line
-    assert "drop --isolation-txn-mode" in run.stderr
+    assert f"{flag} optimistic needs TiDB, but the server is mariadb" in line
+    assert f"drop {flag}" in run.stderr
     assert "rig_isolation" not in state()[0]
 
 
@@ -469,3 +470,19 @@ def test_a_database_name_too_long_for_the_per_connection_suffix_is_one_usage_lin
     assert run.stderr == f"rig: error: argument --isolation-database: invalid value " \
         f"'{'d' * 62}': at most 61 characters with 2 connections: each gets its own database, " \
         "named with _c1 … _c2 appended (from command line)\n"
+
+
+def test_the_shipped_profile_of_the_server_is_used_unless_none(rig_runner: RigRunner) -> None:
+    auto = _isolation(rig_runner, "--isolation-tests", "g0,p4")
+    none = _isolation(rig_runner, "--isolation-tests", "g0,p4", "--isolation-expect", "none")
+
+    assert auto.exit_code == none.exit_code == 0, auto.output + none.output
+    server = auto.section("isolation")["server"]
+    if server["flavor"] != "mariadb" or not server["version"].startswith("10.11.") or \
+            server.get("innodb_snapshot_isolation") != "OFF":
+        pytest.skip("needs MariaDB 10.11 with innodb_snapshot_isolation=OFF")
+    expect = auto.section("isolation")["expect"]
+    assert expect["profile"].endswith("mariadb-10.11.toml") and expect["differences"] == []
+    assert none.section("isolation")["expect"] is None
+    [p4] = [c for c in auto.report["checks"] if c["name"] == "repeatable-read/p4"]
+    assert p4["detail"].startswith("anomaly as expected: ")

@@ -28,7 +28,8 @@ def test_levels_tidb_refuses_are_unsupported(rig_runner: RigRunner,
     run = rig_runner.run("--host", tidb_standin.address, "--user", "root",
                          "--ssl-mode", "disabled", "--plugin", "isolation",
                          "--isolation-levels", "read-uncommitted,serializable",
-                         "--isolation-tests", "g0,p4", "--isolation-txn-mode", "optimistic")
+                         "--isolation-tests", "g0,p4", "--isolation-txn-mode", "optimistic",
+                         "--isolation-expect", "none")
     assert run.exit_code == 0, run.output
     section = run.section("isolation")
     for level in ("read-uncommitted", "serializable"):
