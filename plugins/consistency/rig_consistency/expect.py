@@ -11,7 +11,8 @@ A profile is a TOML file: an ``about`` table for people, then one table per leve
     why = "reads come from a snapshot, writes go to the latest row"
 
 ``--consistency-expect auto`` takes the shipped profile named after the server's flavour and
-version (``mariadb-10.11``) when there is one.
+version (``mariadb-10.11``; on TiDB with the transaction mode: ``tidb-8.5-pessimistic``) when
+there is one.
 """
 
 from __future__ import annotations
@@ -92,11 +93,15 @@ def load(text: str) -> Profile:
     return Profile(text if path.parent == SHIPPED else str(path), levels)
 
 
-def choose(text: str, server: rig.ServerInfo) -> Profile | None:
-    """The profile for ``--consistency-expect text`` on ``server`` (``None``: none)."""
+def choose(text: str, server: rig.ServerInfo, txn_mode: str | None) -> Profile | None:
+    """The profile for ``--consistency-expect text`` on ``server`` (``None``: none); ``auto``
+    names it after the flavour and version (``mariadb-10.11``), on TiDB also the transaction
+    mode (``tidb-8.5-pessimistic``)."""
     if text == NONE:
         return None
     if text == AUTO:
         name = f"{server.flavor.value}-{'.'.join(map(str, server.version[:2]))}"
+        if server.flavor is rig.Flavor.TIDB:
+            name += f"-{txn_mode}"
         return load(name) if name in shipped_names() else None
     return load(text)

@@ -85,6 +85,8 @@ class Options:
 
     levels: tuple[str, ...]
     """The isolation levels to run, in turn (empty: the server's default)."""
+    all_levels: bool
+    """Whether ``--isolation-level`` said ``all``."""
     workload: str
     duration: float | None
     txns: int | None
@@ -112,6 +114,7 @@ class Options:
         seed = get("seed")
         return cls(
             levels=levels(config.getoption("isolation_level") or []),
+            all_levels=ALL_LEVELS in (config.getoption("isolation_level") or []),
             workload=str(get("workload")),
             duration=None if duration is None else float(duration),
             txns=txns,

@@ -29,6 +29,34 @@ PROGRESS_EVERY_S = 2.0
 LEVEL_MODEL = {"read-uncommitted": "read-uncommitted", "read-committed": "read-committed",
                "repeatable-read": "repeatable-read", "serializable": "serializable"}
 """The model each isolation level claims (Adya's PL-1 … PL-3, as Elle names them)."""
+TIDB_LEVELS = ("read-committed", "repeatable-read")
+"""The levels TiDB accepts (the others fail with 8048)."""
+
+
+def claimed_model(level: str, server: rig.ServerInfo) -> str:
+    """The model ``level`` claims on ``server``: TiDB documents its REPEATABLE READ as snapshot
+    isolation."""
+    if server.flavor is rig.Flavor.TIDB and level == "repeatable-read":
+        return "snapshot-isolation"
+    return LEVEL_MODEL[level]
+
+
+def levels_to_run(options: Options, server: rig.ServerInfo) -> tuple[str, ...]:
+    """``--isolation-level``'s levels (``all``: on TiDB, the two it accepts), else the
+    server's default; a level TiDB refuses is a :class:`rig.ConfigError`."""
+    if not options.levels:
+        return (server.default_isolation or "repeatable-read",)
+    if server.flavor is not rig.Flavor.TIDB:
+        return options.levels
+    if options.all_levels:
+        return TIDB_LEVELS
+    refused = [level for level in options.levels if level not in TIDB_LEVELS]
+    if refused:
+        raise rig.ConfigError(
+            f"--isolation-level {', '.join(refused)}: TiDB refuses it (8048: it has no such "
+            f"level unless tidb_skip_isolation_level_check, which would run another)",
+            hint="use read-committed or repeatable-read (snapshot isolation on TiDB)")
+    return options.levels
 
 
 @dataclass
@@ -134,7 +162,7 @@ class Prepare:
         if options.txn_mode and server.flavor is not rig.Flavor.TIDB:
             raise rig.ConfigError(f"--txn-mode {options.txn_mode} needs TiDB, but the server "
                                   f"is {server.describe()}", hint="drop --txn-mode")
-        levels = options.levels or (server.default_isolation or "repeatable-read",)
+        levels = levels_to_run(options, server)
         claimed = ctx.scratch.database(connection, options.database,
                                        option="--consistency-database")
         create_tables(connection, ctx.scratch, claimed.name, options.workload, options.tables)
@@ -150,7 +178,7 @@ class Prepare:
         if server.flavor is rig.Flavor.TIDB:
             facts["txn_mode"] = options.txn_mode or str(connection.scalar(
                 "SELECT @@tidb_txn_mode") or "pessimistic")
-        profile = expect.choose(options.expect, server)
+        profile = expect.choose(options.expect, server, facts.get("txn_mode"))
         begin = f"BEGIN {options.txn_mode.upper()}" if options.txn_mode else "START TRANSACTION"
         runs = []
         for index, level in enumerate(levels):
@@ -158,7 +186,8 @@ class Prepare:
                                  if snapshot and level == "repeatable-read" else "")
             runs.append(ConsistencyRun(
                 options=options, database=claimed.name, level=level, level_key=level_key,
-                models=options.models or (LEVEL_MODEL[level],), profile=profile, begin=begin,
+                models=options.models or (claimed_model(level, server),), profile=profile,
+                begin=begin,
                 server=facts, recorder=Recorder(options.txns),
                 generator=Generator(options.workload, options.seed, options.shape,
                                     first_key=index * KEY_SPACE)))
