@@ -392,7 +392,7 @@ def test_an_unknown_plugin_lists_the_installed_ones_with_their_status(
     run = rig_runner.run_on_server("--plugin", "nope", "-p", "no:load", report=False)
     assert run.exit_code == 4
     assert run.stderr == (
-        "rig: error: unknown plugin 'nope'; installed: basic, consistency, isolation, "
+        "rig: error: unknown plugin 'nope'; installed: basic, chaos, consistency, isolation, "
         f"job_monitor, load (disabled), python_demo: install it into rig's Python "
         f"({sys.executable} -m pip install ...) or see 'rig plugins'\n")
 
