@@ -168,6 +168,19 @@ def test_a_cycle_is_explained_step_by_step() -> None:
     assert svg.startswith("<svg xmlns=") and svg.count("<circle") == 2 and ">rw y<" in svg
 
 
+@pytest.mark.parametrize(("file", "workload", "wrote"), [
+    ("lost-update.edn", "list-append", "appended to it (T4 1; T5 2)"),
+    ("rw-lost-update.edn", "rw-register", "wrote it ("),
+])
+def test_a_lost_update_names_both_transactions_and_what_each_wrote(
+        file: str, workload: str, wrote: str) -> None:
+    result = check(pair(read_history(HISTORIES / file)), workload=workload)
+    [anomaly, *_] = result.anomalies["lost-update"]
+    names = " and ".join(f"T{index}" for index in anomaly.txns)
+    assert anomaly.explanation.startswith(f"{names} both read key :x as ")
+    assert wrote in anomaly.explanation and "both committed" in anomaly.explanation
+
+
 def test_the_result_is_json_and_keeps_a_few_examples_of_many() -> None:
     # nine pairs of transactions, each a lost update of its own key
     txns = [t for k in "abcdefghi" for t in (f"a{k}0", f"r{k}0a{k}1", f"r{k}0a{k}2")]

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from rig_consistency.checker.analysis import Analysis
 from rig_consistency.checker.graph import RW, WR, WW, empty_graph, link
 from rig_consistency.checker.result import Anomaly, Step
-from rig_consistency.checker.text import name, show
+from rig_consistency.checker.text import name, show, together, written
 from rig_consistency.history import Element, Key, Mop, Txn
 
 Read = tuple[Element, ...]
@@ -219,11 +219,13 @@ class _ListAppend:
 
     def lost_update(self, key: Key, read: Read, nodes: list[int]) -> None:
         txns = [self.txns[n] for n in nodes]
-        names = ", ".join(name(t) for t in txns)
+        names, all_ = together(txns)
         self.add(Anomaly("lost-update", tuple(t.index for t in txns),
-                         f"{names} all read key {show(key)} as {show(read)} and then "
-                         f"appended to it, and all committed: whichever committed last "
-                         f"overwrote a state the others had changed, so an update was lost",
+                         f"{names} {all_} read key {show(key)} as {show(read)}, then "
+                         f"appended to it ({'; '.join(written(t, key) for t in txns)}), and "
+                         f"{all_} committed: in any serial order one would have read the "
+                         f"other's append first, so an update was made on a state that no "
+                         f"longer held",
                          data={"key": key, "value": list(read)}))
 
     def dirty_updates(self) -> None:

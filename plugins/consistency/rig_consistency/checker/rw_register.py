@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from rig_consistency.checker.analysis import Analysis
 from rig_consistency.checker.graph import RW, WR, WW, empty_graph, link, strongly_connected
 from rig_consistency.checker.result import Anomaly, Step
-from rig_consistency.checker.text import name, show
+from rig_consistency.checker.text import name, show, together, written
 from rig_consistency.history import Element, Key, Txn
 
 Version = Element | None
@@ -46,10 +46,12 @@ class _Register:
         for (key, value), nodes in lost.items():
             if len(nodes) > 1:
                 txns = [self.txns[n] for n in nodes]
+                names, all_ = together(txns)
                 self.add(Anomaly("lost-update", tuple(t.index for t in txns),
-                                 f"{', '.join(name(t) for t in txns)} all read key "
-                                 f"{show(key)} as {show(value)} and then wrote it, and all "
-                                 f"committed: an update was lost",
+                                 f"{names} {all_} read key {show(key)} as {show(value)}, "
+                                 f"then wrote it ({'; '.join(written(t, key) for t in txns)})"
+                                 f", and {all_} committed: the later write overwrote one it "
+                                 f"never saw, so an update was lost",
                                  data={"key": key, "value": value}))
         for key, edges in self.versions.items():
             self.order_key(graph, key, edges)

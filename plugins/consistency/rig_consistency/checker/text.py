@@ -30,6 +30,21 @@ def name(txn: Txn) -> str:
     return f"T{txn.index}"
 
 
+def together(txns: Sequence[Txn]) -> tuple[str, str]:
+    """``("T1 and T2", "both")``, ``("T1, T2 and T3", "all three")``: names, and the word for
+    all of them."""
+    names = [name(t) for t in txns]
+    joined = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    words = {2: "both", 3: "all three", 4: "all four"}
+    return joined, words.get(len(names), f"all {len(names)}")
+
+
+def written(txn: Txn, key: Element) -> str:
+    """What ``txn`` wrote to ``key`` (``T3 4``, ``T3 4, 5``), for explanations."""
+    values = [show(m.value) for m in txn.mops if m.f != "r" and m.key == key]
+    return f"{name(txn)} {', '.join(values)}"
+
+
 def describe(txn: Txn) -> str:
     """``T5 = [append 7 1] [r 9 [1 2]] (process 2, ok)``."""
     mops = " ".join(show_mop(m) for m in txn.mops)
