@@ -525,6 +525,7 @@ class TidbStandin:
         yield _re(r"select\s+tidb_version\(\)"), self._tidb_version
         yield _re(r"select\s+(?:current_user\(\)|current_user)"), self._current_user
         yield _re(r"select\s+now\(6\)"), self._now
+        yield _re(r"select\s+version\(\)"), self._version
         yield _re(r"show\s+grants(?:\s+for\s+current_user(?:\(\))?)?"), self._grants
         yield _re(r"show\s+import\s+jobs(?:\s+.*)?"), self._show_import_jobs
         yield _re(r"show\s+import\s+job\s+(\d+)"), self._show_import_job
@@ -628,7 +629,10 @@ class TidbStandin:
             "Check Table Before Drop: false",
             f"Store: {self.store}",
         ))
-        return [(text,)], ["tidb_version()"]
+        return [(text,)], [_string_column("tidb_version()")]
+
+    def _version(self, match: re.Match[str], user: str) -> Any:
+        return [(self.version,)], [_string_column("VERSION()")]
 
     def _current_user(self, match: re.Match[str], user: str) -> Any:
         return [(user,)], ["CURRENT_USER()"]
@@ -745,6 +749,13 @@ def _quiet_disconnects(loop: asyncio.AbstractEventLoop, context: dict[str, Any])
     if isinstance(context.get("exception"), ConnectionError):
         return
     loop.default_exception_handler(context)
+
+
+def _string_column(name: str) -> Any:
+    """A VAR_STRING column, as TiDB sends a function's text."""
+    from mysql_mimic import ColumnType, ResultColumn
+
+    return ResultColumn(name, ColumnType.VAR_STRING)
 
 
 def _result_columns(names: Sequence[str], *, strings: str, times: str) -> list[Any]:
