@@ -43,11 +43,11 @@ def test_tidb_is_detected_through_tidb_version(rig_runner: RigRunner,
     assert run.report is not None
     server = run.report["connections"][0]["server"]
     assert server["flavor"] == "tidb"
-    assert server["version"] == "8.5.0"
-    assert server["version_string"] == "8.0.11-TiDB-v8.5.0"
+    assert server["version"] == "8.5.6"
+    assert server["version_string"] == "8.0.11-TiDB-v8.5.6"
     assert server["tidb"]["Store"]
     basic = run.section("basic")["c1"]["server"]
-    assert basic["release"] == "v8.5.0"
+    assert basic["release"] == "v8.5.6"
     assert basic["edition"]
 
 

@@ -2,10 +2,16 @@
 
 :class:`TidbStandin` is a MySQL-protocol server built on `mysql-mimic`_ that answers the handful
 of statements through which rig and its plugins recognise and watch TiDB: the handshake version
-(``8.0.11-TiDB-v8.5.0``), ``SELECT tidb_version()``, ``VERSION()``, ``@@version_comment``,
+(``8.0.11-TiDB-v8.5.6``), ``SELECT tidb_version()``, ``VERSION()``, ``@@version_comment``,
 ``@@transaction_isolation``, ``CURRENT_USER()``, ``SHOW GRANTS``, ``SHOW IMPORT JOBS``,
 ``SHOW IMPORT JOB <id>``, ``CANCEL IMPORT JOB <id>`` and ``ADMIN SHOW DDL JOBS``, with TiDB's
-column layouts, wire types, ``NULL`` rules and error codes (8170, 8171).
+column layouts, wire types, ``NULL`` rules and error codes (8170, 8171), and ``SELECT NOW(6)``.
+What a real tidb-server v8.5.6 (unistore) shows was checked against it, and the stand-in agrees:
+the version lines, 13 ``SHOW IMPORT JOBS`` columns (strings of wire type STRING, times
+TIMESTAMP), 13 ``ADMIN SHOW DDL JOBS`` columns (strings VAR_STRING, times DATETIME), 8170 for
+a missing import job, TiDB-like connection ids (from ``2097152`` up). The lane's tests
+(``tests/plugins/job_monitor/test_job_monitor_tidb.py``) compare the layouts with the real
+server's.
 
 It also answers what rig's isolation plugin sends before a test, as TiDB v8.5 does where it
 matters: ``SET [SESSION|GLOBAL] TRANSACTION ISOLATION LEVEL ...`` and
@@ -14,11 +20,12 @@ matters: ``SET [SESSION|GLOBAL] TRANSACTION ISOLATION LEVEL ...`` and
 is on (``SET [SESSION|GLOBAL] tidb_skip_isolation_level_check = 1``; the global value is
 :attr:`TidbStandin.skip_isolation_level_check`); ``BEGIN [OPTIMISTIC|PESSIMISTIC]`` and
 ``@@tidb_txn_mode`` (:attr:`TidbStandin.txn_mode`) are accepted and answered; the lock-wait
-views ``information_schema.TIDB_TRX`` and ``PROCESSLIST`` (a plain column list, optionally a
-``WHERE``) answer with no rows — the stand-in has no sessions waiting on anything — and the
-InnoDB ones with errors, since it has no InnoDB (``information_schema.INNODB_TRX`` and
-``performance_schema.data_lock_waits``: 1146; ``SHOW ENGINE INNODB STATUS``: 1286); a real
-TiDB may word those differently.
+views ``information_schema.TIDB_TRX``, ``CLUSTER_TIDB_TRX``, ``DATA_LOCK_WAITS`` and
+``PROCESSLIST`` (``*`` or a plain list of their real columns, optionally a ``WHERE``; another
+column is TiDB's 1054) answer with no rows — the stand-in has no sessions waiting on anything —
+and the InnoDB ones with TiDB's errors (``information_schema.INNODB_TRX`` and
+``performance_schema.data_lock_waits``: 1146; ``SHOW ENGINE INNODB STATUS``: 1064, TiDB's
+parser does not know it).
 
 It has no storage, no transactions and no SQL engine beyond what mysql-mimic offers:
 ``CREATE``/``DROP``/``TRUNCATE`` and ``INSERT`` are accepted and store nothing, reads return no
@@ -55,7 +62,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-DEFAULT_VERSION = "8.0.11-TiDB-v8.5.0"
+DEFAULT_VERSION = "8.0.11-TiDB-v8.5.6"
 VERSION_COMMENT = "TiDB Server (Apache License 2.0) Community Edition, MySQL 8.0 compatible"
 
 IMPORT_COLUMNS_13 = (
@@ -78,6 +85,21 @@ DDL_COLUMNS_12 = (
 """``ADMIN SHOW DDL JOBS`` of older releases."""
 DDL_COLUMNS_13 = (*DDL_COLUMNS_12, "COMMENTS")
 """``ADMIN SHOW DDL JOBS`` in v8.x."""
+LOCK_VIEW_COLUMNS = {
+    "tidb_trx": ("ID", "START_TIME", "CURRENT_SQL_DIGEST", "CURRENT_SQL_DIGEST_TEXT", "STATE",
+                 "WAITING_START_TIME", "MEM_BUFFER_KEYS", "MEM_BUFFER_BYTES", "SESSION_ID",
+                 "USER", "DB", "ALL_SQL_DIGESTS", "RELATED_TABLE_IDS", "WAITING_TIME"),
+    "data_lock_waits": ("KEY", "KEY_INFO", "TRX_ID", "CURRENT_HOLDING_TRX_ID", "SQL_DIGEST",
+                        "SQL_DIGEST_TEXT"),
+    "processlist": ("ID", "USER", "HOST", "DB", "COMMAND", "TIME", "STATE", "INFO", "DIGEST",
+                    "MEM", "DISK", "TxnStart", "RESOURCE_GROUP", "SESSION_ALIAS",
+                    "ROWS_AFFECTED", "TIDB_CPU", "TIKV_CPU"),
+}
+"""The columns of TiDB v8.5.6's lock and session views in ``information_schema``
+(``CLUSTER_TIDB_TRX`` is ``TIDB_TRX`` with ``INSTANCE`` first)."""
+LOCK_VIEW_COLUMNS["cluster_tidb_trx"] = ("INSTANCE", *LOCK_VIEW_COLUMNS["tidb_trx"])
+TIDB_CONNECTION_ID_BASE = 2097152
+"""TiDB v8.5 numbers connections from ``2097152`` (server id 1 << 21) up; the stand-in too."""
 
 _INT_COLUMNS = {"Job_ID", "Table_ID", "Imported_Rows", "JOB_ID", "SCHEMA_ID", "TABLE_ID",
                 "ROW_COUNT"}
@@ -92,7 +114,8 @@ ER_JOB_NOT_FOUND = 8170
 ER_JOB_STATUS = 8171
 ER_SPECIFIC_ACCESS_DENIED = 1227
 ER_NO_SUCH_TABLE = 1146
-ER_UNKNOWN_STORAGE_ENGINE = 1286
+ER_PARSE_ERROR = 1064
+ER_BAD_FIELD = 1054
 ER_WRONG_VALUE_FOR_VAR = 1231
 ER_ISOLATION_LEVEL_NOT_SUPPORTED = 8048
 
@@ -248,7 +271,8 @@ class TidbStandin:
     :param import_layout: 13 or 21 columns for ``SHOW IMPORT JOB(S)``.
     :param ddl_columns: 12 or 13 columns for ``ADMIN SHOW DDL JOBS``.
     :param edition: ``Edition`` line of ``tidb_version()``.
-    :param store: ``Store`` line of ``tidb_version()`` (``tikv``, ``unistore``).
+    :param store: ``Store`` line of ``tidb_version()`` (``unistore``, as the real
+        standalone tidb-server says; ``tikv`` on a cluster).
     :param super_privilege: with ``False`` the session lacks ``SUPER``: ``SHOW GRANTS`` says so,
         ``SHOW IMPORT JOBS`` lists only the user's own jobs, and ``SHOW IMPORT JOB`` on another
         user's job fails with 1227 as in TiDB.
@@ -265,7 +289,7 @@ class TidbStandin:
     """
 
     def __init__(self, *, version: str = DEFAULT_VERSION, import_layout: int = 13,
-                 ddl_columns: int = 13, edition: str = "Community", store: str = "tikv",
+                 ddl_columns: int = 13, edition: str = "Community", store: str = "unistore",
                  super_privilege: bool = True) -> None:
         if import_layout not in (13, 21):
             raise ValueError("import_layout must be 13 or 21")
@@ -312,9 +336,9 @@ class TidbStandin:
 
     @property
     def release(self) -> str:
-        """The TiDB release in the version string (``v8.5.0``)."""
+        """The TiDB release in the version string (``v8.5.6``)."""
         match = re.search(r"-TiDB-(v?[0-9][^-]*)", self.version, re.IGNORECASE)
-        return match.group(1) if match else "v8.5.0"
+        return match.group(1) if match else "v8.5.6"
 
     def start(self) -> None:
         """Start serving in a background thread; returns once the port is listening."""
@@ -327,7 +351,10 @@ class TidbStandin:
             loop.set_exception_handler(_quiet_disconnects)
             self._loop = loop
             try:
-                self._server = mimic.MysqlServer(session_factory=self._new_session)
+                self._server = mimic.MysqlServer(
+                    session_factory=self._new_session,
+                    control=mimic.control.LocalControl(
+                        server_id=TIDB_CONNECTION_ID_BASE >> 16))
                 loop.run_until_complete(self._server.start_server(host=self.host, port=0))
                 self.port = int(self._server.sockets()[0].getsockname()[1])
             except BaseException as exc:
@@ -497,6 +524,8 @@ class TidbStandin:
     def _handlers(self) -> Iterator[tuple[re.Pattern[str], Any]]:
         yield _re(r"select\s+tidb_version\(\)"), self._tidb_version
         yield _re(r"select\s+(?:current_user\(\)|current_user)"), self._current_user
+        yield _re(r"select\s+now\(6\)"), self._now
+        yield _re(r"select\s+version\(\)"), self._version
         yield _re(r"show\s+grants(?:\s+for\s+current_user(?:\(\))?)?"), self._grants
         yield _re(r"show\s+import\s+jobs(?:\s+.*)?"), self._show_import_jobs
         yield _re(r"show\s+import\s+job\s+(\d+)"), self._show_import_job
@@ -519,9 +548,9 @@ class TidbStandin:
         yield _re(r"begin(?:\s+(?:optimistic|pessimistic))?|start\s+transaction.*"), _accept
         yield (_re(r"(?:create|drop)\s+(?:database|schema|table)\s+.*|truncate\s+.*|"
                    r"insert\s+into\s+.*"), _accept)
-        yield (_re(r"select\s+(\w+(?:\s*,\s*\w+)*)\s+from\s+information_schema\."
-                   r"(?:tidb_trx|cluster_tidb_trx|processlist)(?:\s+where\s+.*)?"),
-               self._no_rows)
+        yield (_re(r"select\s+(\*|\w+(?:\s*,\s*\w+)*)\s+from\s+information_schema\."
+                   r"(tidb_trx|cluster_tidb_trx|data_lock_waits|processlist)"
+                   r"(?:\s+where\s+.*)?"), self._no_rows)
         yield _re(r"show\s+engine\s+innodb\s+status"), self._no_innodb
         yield (_re(r"select\s+.*\s+from\s+(information_schema\.innodb_trx|"
                    r"performance_schema\.data_lock_waits)\b.*"), self._no_such_table)
@@ -569,11 +598,21 @@ class TidbStandin:
         return [(self.txn_mode,)], [name]
 
     def _no_rows(self, match: re.Match[str], session: Any) -> Any:
-        columns = [name.strip().upper() for name in match.group(1).split(",")]
+        known = LOCK_VIEW_COLUMNS[match.group(2).lower()]
+        if match.group(1) == "*":
+            return [], list(known)
+        by_name = {name.upper(): name for name in known}
+        columns = []
+        for name in (part.strip() for part in match.group(1).split(",")):
+            if name.upper() not in by_name:
+                raise _error(ER_BAD_FIELD, f"Unknown column '{name.lower()}' in 'field list'")
+            columns.append(by_name[name.upper()])
         return [], columns
 
     def _no_innodb(self, match: re.Match[str], session: Any) -> Any:
-        raise _error(ER_UNKNOWN_STORAGE_ENGINE, "Unknown storage engine 'InnoDB'")
+        raise _error(ER_PARSE_ERROR, "You have an error in your SQL syntax; check the manual "
+                     "that corresponds to your TiDB version for the right syntax to use line 1 "
+                     'column 11 near "ENGINE INNODB STATUS" ')
 
     def _no_such_table(self, match: re.Match[str], session: Any) -> Any:
         raise _error(ER_NO_SUCH_TABLE, f"Table '{match.group(1)}' doesn't exist")
@@ -582,18 +621,26 @@ class TidbStandin:
         text = "\n".join((
             f"Release Version: {self.release}",
             f"Edition: {self.edition}",
-            "Git Commit Hash: 821e491a20fbab36604b36b647b5bae26a2c1418",
+            "Git Commit Hash: ae18096e023780bb56bfce33698abec0d4640d0a",
             "Git Branch: HEAD",
-            "UTC Build Time: 2024-12-05 19:16:25",
-            "GoVersion: go1.21.10",
+            "UTC Build Time: 2026-11-30 02:03:30",
+            "GoVersion: go1.25.8",
             "Race Enabled: false",
             "Check Table Before Drop: false",
             f"Store: {self.store}",
         ))
-        return [(text,)], ["tidb_version()"]
+        return [(text,)], [_string_column("tidb_version()")]
+
+    def _version(self, match: re.Match[str], user: str) -> Any:
+        return [(self.version,)], [_string_column("VERSION()")]
 
     def _current_user(self, match: re.Match[str], user: str) -> Any:
         return [(user,)], ["CURRENT_USER()"]
+
+    def _now(self, match: re.Match[str], user: str) -> Any:
+        from mysql_mimic import ColumnType, ResultColumn
+
+        return [(datetime.now(),)], [ResultColumn("NOW(6)", ColumnType.DATETIME)]
 
     def _grants(self, match: re.Match[str], user: str) -> Any:
         name, _, host = user.partition("@")
@@ -642,12 +689,13 @@ class TidbStandin:
     def _import_result(self, jobs: Sequence[ImportJob]) -> Any:
         columns = IMPORT_COLUMNS_21 if self.import_layout == 21 else IMPORT_COLUMNS_13
         rows = [job.row(columns) for job in sorted(jobs, key=lambda j: j.job_id)]
-        return rows, _result_columns(columns)
+        return rows, _result_columns(columns, strings="STRING", times="TIMESTAMP")
 
     def _ddl_jobs_rows(self, match: re.Match[str], user: str) -> Any:
         columns = DDL_COLUMNS_13 if self.ddl_columns == 13 else DDL_COLUMNS_12
         jobs = sorted(self._ddl_jobs.values(), key=lambda j: j.job_id, reverse=True)
-        result = [job.row(columns) for job in jobs], _result_columns(columns)
+        result = ([job.row(columns) for job in jobs],
+                  _result_columns(columns, strings="VAR_STRING", times="DATETIME"))
         for job in jobs:
             if job.steps:
                 job.apply(job.steps.pop(0))
@@ -703,14 +751,24 @@ def _quiet_disconnects(loop: asyncio.AbstractEventLoop, context: dict[str, Any])
     loop.default_exception_handler(context)
 
 
-def _result_columns(names: Sequence[str]) -> list[Any]:
+def _string_column(name: str) -> Any:
+    """A VAR_STRING column, as TiDB sends a function's text."""
+    from mysql_mimic import ColumnType, ResultColumn
+
+    return ResultColumn(name, ColumnType.VAR_STRING)
+
+
+def _result_columns(names: Sequence[str], *, strings: str, times: str) -> list[Any]:
+    """Columns with TiDB's wire types: LONGLONG ids and counts, ``times`` (``TIMESTAMP`` in
+    ``SHOW IMPORT JOBS``, ``DATETIME`` in ``ADMIN SHOW DDL JOBS``), ``strings`` (``STRING``,
+    ``VAR_STRING``) for the rest."""
     from mysql_mimic import ColumnType, ResultColumn
 
     def kind(name: str) -> Any:
         if name in _INT_COLUMNS:
             return ColumnType.LONGLONG
         if name in _TIME_COLUMNS:
-            return ColumnType.TIMESTAMP
-        return ColumnType.VARCHAR
+            return ColumnType[times]
+        return ColumnType[strings]
 
     return [ResultColumn(name, kind(name)) for name in names]

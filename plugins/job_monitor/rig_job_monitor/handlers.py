@@ -28,6 +28,7 @@ from rig_job_monitor.sources import (
     has_privilege,
     import_observation,
     records,
+    server_now,
 )
 
 MONITOR: rig.Key[Monitor] = rig.Key("job_monitor.monitor")
@@ -130,6 +131,7 @@ class ShowingImportJobDetails:
                 or not monitor.job_ids or not server.features.import_jobs:
             return
         ddl_ids = {job.last.id for job in monitor.jobs() if job.last.kind == "ddl"}
+        now = server_now(ctx.require_connection())
         for job_id in sorted(monitor.job_ids, key=lambda text: (len(text), text)):
             try:
                 rows = records(ctx.require_connection(), f"SHOW IMPORT JOB {int(job_id)}")
@@ -148,7 +150,7 @@ class ShowingImportJobDetails:
                     continue
                 raise
             for record in rows:
-                seen = import_observation(record)
+                seen = import_observation(record, now)
                 detail = seen.detail
                 ctx.log.info("import job {}: {} from {} ({} source), {} by {}{}", seen.id,
                              seen.target, detail.get("data_source"),

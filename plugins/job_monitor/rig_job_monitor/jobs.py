@@ -62,6 +62,11 @@ class Job:
     last_seen: float
     transitions: list[tuple[float, str]] = field(default_factory=list)
     samples: list[tuple[float, float | None, int | None]] = field(default_factory=list)
+    phases: list[str] = field(default_factory=list)
+    """Every phase seen, in order (a value repeated in successive polls once)."""
+    server_states: list[str] = field(default_factory=list)
+    """The server's own states in order (DDL ``STATE``: ``running``, ``done``, ``synced``;
+    import ``Status``), which the monitor's statuses summarise."""
     first_monotonic: float = field(default_factory=time.monotonic)
     last_monotonic: float = field(default_factory=time.monotonic)
 
@@ -142,6 +147,8 @@ class Job:
             "transitions": [{"at": iso(at), "status": status} for at, status in self.transitions],
             "samples": [{"at": iso(at), "progress_pct": None if pct is None else round(pct, 3),
                          "rows": rows} for at, pct, rows in self.samples],
+            "phases": self.phases,
+            "server_states": self.server_states,
             "message": last.message,
             **last.detail,
         }
@@ -178,12 +185,14 @@ class JobBook:
             job = Job(observation, now, now, [(now, observation.status)])
             self.jobs[key] = job
             self._sample(job, now)
+            self._follow(job)
             return Change(job, None, observation.status)
         before = job.status
         job.last = observation
         job.last_seen = now
         job.last_monotonic = time.monotonic()
         self._sample(job, now)
+        self._follow(job)
         if observation.status != before:
             job.transitions.append((now, observation.status))
             return Change(job, before, observation.status)
@@ -211,6 +220,14 @@ class JobBook:
     def active(self) -> list[Job]:
         """Jobs still pending or running."""
         return [job for job in self.jobs.values() if job.status in (PENDING, RUNNING)]
+
+    @staticmethod
+    def _follow(job: Job) -> None:
+        last = job.last
+        state = last.detail.get("server_state", last.detail.get("server_status"))
+        for seen, value in ((job.phases, last.phase), (job.server_states, state)):
+            if value and (not seen or seen[-1] != value):
+                seen.append(value)
 
     @staticmethod
     def _sample(job: Job, now: float) -> None:

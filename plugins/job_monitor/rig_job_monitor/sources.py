@@ -57,11 +57,18 @@ def _text(value: Any) -> str | None:
 
 
 def _seconds_between(start: Any, end: Any) -> float | None:
-    if not isinstance(start, datetime):
+    if not isinstance(start, datetime) or not isinstance(end, datetime):
         return None
-    if not isinstance(end, datetime):
-        end = datetime.now(start.tzinfo)
     return max(0.0, float((end - start).total_seconds()))
+
+
+def server_now(connection: rig.Connection) -> datetime | None:
+    """The server's clock (``NOW(6)``) in the session's time zone — the zone TiDB shows job
+    times in (``ADMIN SHOW DDL JOBS`` sends them as DATETIME, without a zone), so that how long
+    a running job has run does not depend on the client's clock or zone."""
+    _names, rows = connection.query_rows("SELECT NOW(6)")
+    value = rows[0][0] if rows else None
+    return value if isinstance(value, datetime) else None
 
 
 class TidbImports:
@@ -71,12 +78,14 @@ class TidbImports:
     description = "TiDB import jobs (SHOW IMPORT JOBS)"
 
     def poll(self, connection: rig.Connection) -> list[Observation]:
-        return [import_observation(record)
+        now = server_now(connection)
+        return [import_observation(record, now)
                 for record in records(connection, "SHOW IMPORT JOBS")]
 
 
-def import_observation(record: dict[str, Any]) -> Observation:
-    """One row of ``SHOW IMPORT JOB(S)``, in either layout, as an observation."""
+def import_observation(record: dict[str, Any], now: datetime | None) -> Observation:
+    """One row of ``SHOW IMPORT JOB(S)``, in either layout, as an observation; ``now`` is the
+    server's clock (:func:`server_now`), the end of a job still running."""
     status = import_status(record.get("Status"))
     rows = _int(record.get("Imported_Rows"))
     pct = parse_percent(record.get("Cur_Step_Progress_Pct"))
@@ -88,7 +97,7 @@ def import_observation(record: dict[str, Any]) -> Observation:
     if pct is None and status == FINISHED:
         pct = 100.0
     end = record.get("End_Time") or (record.get("Last_Update_Time") if status != RUNNING
-                                     else None)
+                                     else None) or now
     job_id = _int(record.get("Job_ID"))
     detail = {
         "job_id": job_id,
@@ -124,13 +133,15 @@ class TidbDdl:
     description = "TiDB DDL jobs (ADMIN SHOW DDL JOBS)"
 
     def poll(self, connection: rig.Connection) -> list[Observation]:
-        return [ddl_observation(record)
+        now = server_now(connection)
+        return [ddl_observation(record, now)
                 for record in records(connection, "ADMIN SHOW DDL JOBS")
                 if "subjob" not in str(record.get("JOB_TYPE") or "")]
 
 
-def ddl_observation(record: dict[str, Any]) -> Observation:
-    """One row of ``ADMIN SHOW DDL JOBS`` (12 or 13 columns) as an observation."""
+def ddl_observation(record: dict[str, Any], now: datetime | None) -> Observation:
+    """One row of ``ADMIN SHOW DDL JOBS`` (12 or 13 columns) as an observation; ``now`` is the
+    server's clock (:func:`server_now`), the end of a job still running."""
     status = ddl_status(record.get("STATE"))
     database, table = _text(record.get("DB_NAME")), _text(record.get("TABLE_NAME"))
     target = ".".join(rig.quote_identifier(part) for part in (database, table) if part) or None
@@ -143,10 +154,10 @@ def ddl_observation(record: dict[str, Any]) -> Observation:
         rows=_int(record.get("ROW_COUNT")),
         phase=_text(record.get("SCHEMA_STATE")),
         step=_text(record.get("JOB_TYPE")),
-        elapsed_s=_seconds_between(record.get("START_TIME"), record.get("END_TIME")),
+        elapsed_s=_seconds_between(record.get("START_TIME"), record.get("END_TIME") or now),
         message=_text(record.get("COMMENTS")) or "",
         detail={"job_id": _int(record.get("JOB_ID")), "job_type": _text(record.get("JOB_TYPE")),
-                "server_state": _text(record.get("STATE"))},
+                "server_state": _text(record.get("STATE")), "layout_columns": len(record)},
     )
 
 

@@ -1,370 +1,220 @@
-"""TiDB paths of the job monitor, against the mysql-mimic TiDB **stand-in** (not a real TiDB):
-both SHOW IMPORT JOBS layouts, every transition, NULL rows, human sizes, error 8170,
---job-monitor-until-done and --job-monitor-fail-on exit codes, DDL jobs, a connection dropped
-mid-monitor, the timeline events, and the live block on a (fake) terminal."""
+"""The TiDB lane, job monitor: a real ``ALTER TABLE … ADD INDEX`` job on tidb-server (unistore)
+watched by ``rig --plugin job_monitor --job-monitor-include-ddl``, and the stand-in's answers
+compared with the real server's where unistore cannot run the job itself (``IMPORT INTO``)."""
 
 from __future__ import annotations
 
-import io
-import os
-import pty
-import signal
-import subprocess
-import sys
 import threading
 import time
-import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import pymysql
 import pytest
 
-import rig
-from rig.testing import RigRun, RigRunner
+from rig.testing import RigRunner, ServerDSN
 from rig.testing.tidb_standin import TidbStandin
 
-pytestmark = pytest.mark.tidb_standin
+pytestmark = pytest.mark.tidb
 
-UNTIL_DONE, JOB_ID = "--job-monitor-until-done", "--job-monitor-job-id"
-
-RUNNING_13 = {"status": "running", "phase": "importing", "imported_rows": 1000}
-RUNNING_21 = {**RUNNING_13, "cur_step": "import", "cur_step_processed_size": "4.55GB",
-              "cur_step_total_size": "9.1GB", "cur_step_progress_pct": "50%",
-              "cur_step_speed": "10.96MB/s", "cur_step_eta": "07:26:03"}
-
-
-def monitor(rig_runner: RigRunner, standin: TidbStandin, *args: str) -> RigRun:
-    return rig_runner.run("--host", standin.address, "--ssl-mode", "disabled",
-                          "--plugin", "job_monitor", "--job-monitor-duration", "30",
-                          "--job-monitor-poll-interval", "0.05", *args)
-
-
-class FakeTty(io.StringIO):
-    """A stderr that says it is a terminal, so that the run's terminal shows a live block."""
-
-    def isatty(self) -> bool:
-        return True
+ROWS = 1 << 18
+"""Enough rows for a backfill of several seconds with the settings below: TiDB writes the
+job's ``ROW_COUNT`` when the backfill ends and every 5 s before (``pkg/ddl/reorg.go``), so the
+monitor sees ``0`` first and the full count last, and on a slow machine counts in between."""
+SLOW_REORG = {
+    "tidb_enable_dist_task": "OFF",  # fast reorg off is refused (8200) while this is on
+    "tidb_ddl_enable_fast_reorg": "OFF",  # backfill in transactions, not one ingest
+    "tidb_ddl_reorg_worker_cnt": "1",  # one worker…
+    "tidb_ddl_reorg_batch_size": "32",  # …of the smallest batches
+}
+"""TiDB's own variables, making the backfill slow (about 25k rows/s on two cores)."""
+DEADLINE_S = 120.0
+"""A backstop for waiting on the server; never the expected duration."""
 
 
-def monitor_on_a_terminal(rig_runner: RigRunner, standin: TidbStandin,
-                          *args: str) -> tuple[int, str, str]:
-    """:func:`monitor` with stderr a (fake) terminal: ``(exit code, stdout, stderr)``."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("RIG_")}
-    environ.update({"NO_COLOR": "1", "TERM": "xterm", "COLUMNS": "200"})
-    out, err = io.StringIO(), FakeTty()
-    code = rig.run(["--host", standin.address, "--ssl-mode", "disabled", "--plugin",
-                    "job_monitor", "--job-monitor-duration", "30",
-                    "--job-monitor-poll-interval", "0.05", *args],
-                   environ=environ, cwd=rig_runner.workdir, stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
+def wait_for(condition: Callable[[], Any], what: str) -> Any:
+    """Poll ``condition`` until it returns something true; fail after :data:`DEADLINE_S`."""
+    deadline = time.monotonic() + DEADLINE_S
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.05)
+    pytest.fail(f"gave up after {DEADLINE_S:.0f}s waiting for {what}")
 
 
-def assert_live_block_ended(err: str, last_line: str) -> None:
-    """The live block's last content stays on screen, ended by a newline, and nothing redraws
-    or erases it afterwards (an unended block is redrawn below every later line)."""
-    tail = err[err.rindex(last_line):]
-    assert "\n" in tail, tail
-    assert "\x1b" not in tail, tail
+@pytest.fixture
+def slow_reorg(tidb_server: ServerDSN) -> Iterator[None]:
+    """:data:`SLOW_REORG` set globally for one test, the server's values restored after."""
+    names = list(SLOW_REORG)
+    with tidb_server.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(f"@@GLOBAL.{name}" for name in names))
+        before = cursor.fetchone()
+        for name in names:
+            cursor.execute(f"SET GLOBAL {name} = {SLOW_REORG[name]}")
+        try:
+            yield
+        finally:
+            for name, value in reversed(list(zip(names, before, strict=True))):
+                cursor.execute(f"SET GLOBAL {name} = %s", (value,))
 
 
-def only_job(run: RigRun) -> dict[str, Any]:
-    jobs = run.section("job_monitor")["jobs"]
-    assert len(jobs) == 1, jobs
-    return dict(jobs[0])
+def fill(cursor: Any, rows: int) -> None:
+    """A table ``t`` of ``rows`` rows (a power of two), doubled with ``INSERT … SELECT``."""
+    cursor.execute("CREATE TABLE t (id BIGINT PRIMARY KEY AUTO_RANDOM, v INT NOT NULL, "
+                   "pad VARCHAR(32) NOT NULL)")
+    cursor.execute("INSERT INTO t (v, pad) VALUES (0, 'x')")
+    count = 1
+    while count < rows:
+        cursor.execute("INSERT INTO t (v, pad) SELECT v + %s, pad FROM t", (count,))
+        count *= 2
 
 
-def statuses(job: dict[str, Any]) -> list[str]:
-    return [t["status"] for t in job["transitions"]]
+@pytest.mark.usefixtures("slow_reorg")
+def test_add_index_job_is_watched_from_running_to_synced(
+        tidb_runner: RigRunner, tidb_server: ServerDSN, tidb_database: str) -> None:
+    with tidb_server.connect(database=tidb_database) as connection, \
+            connection.cursor() as cursor:
+        fill(cursor, ROWS)
+        failures: list[BaseException] = []
 
-
-def test_13_column_import_job_moves_pending_running_finished(
-        rig_runner: RigRunner, tidb_standin: TidbStandin) -> None:
-    tidb_standin.add_import_job(7, steps=[
-        RUNNING_13, {**RUNNING_13, "imported_rows": 5000},
-        {"status": "finished", "imported_rows": 10000, "phase": ""}])
-    run = monitor(rig_runner, tidb_standin, UNTIL_DONE)
-    assert run.exit_code == 0, run.output
-    job = only_job(run)
-    assert (job["id"], job["kind"], job["target"]) == ("7", "import", "`test`.`t`")
-    assert statuses(job) == ["pending", "running", "finished"]
-    assert [s["rows"] for s in job["samples"]] == [None, 1000, 5000, 10000]
-    assert job["rows"] == 10000 and job["progress_pct"] == 100.0
-    assert job["source_bytes"] == 1_194_000_000_000
-    assert job["layout_columns"] == 13
-    assert "every watched job has ended" in run.stderr  # --until-done, not the 30 s
-    assert "pending → running" in run.stderr  # log lines: the output is not a terminal
-
-
-def test_status_changes_are_timeline_events(rig_runner: RigRunner,
-                                            tidb_standin: TidbStandin) -> None:
-    tidb_standin.add_import_job(6, steps=[RUNNING_13, {"status": "finished"}])
-    run = monitor(rig_runner, tidb_standin, UNTIL_DONE)
-    assert run.exit_code == 0, run.output
-    events = [event for event in run.report["timeline"]  # type: ignore[index]
-              if event["name"] == "job_monitor.status"]
-    assert [event["detail"] for event in events] == [
-        "import 6: seen, pending", "import 6: pending → running",
-        "import 6: running → finished"]
-    assert {(event["source"], event["connection"]) for event in events} == {
-        ("job_monitor", "c1")}
-    assert events[-1]["data"] == {"kind": "import", "id": "6", "target": "`test`.`t`",
-                                  "before": "running", "after": "finished"}
-
-
-def test_21_column_layout_reads_progress_columns_and_a_failure_exits_1(
-        rig_runner: RigRunner, tidb_standin: TidbStandin) -> None:
-    tidb_standin.import_layout = 21
-    tidb_standin.add_import_job(8, source_file_size="277.5GiB", steps=[
-        RUNNING_21, {"status": "failed", "result_message": "disk full"}])
-    junit = rig_runner.workdir / "jobs.xml"
-    run = monitor(rig_runner, tidb_standin, UNTIL_DONE, "--junit-xml", str(junit))
-    assert run.exit_code == 1, run.output
-    job = only_job(run)
-    assert statuses(job) == ["pending", "running", "failed"]
-    assert job["layout_columns"] == 21
-    assert job["source_bytes"] == int(277.5 * 1024**3)
-    assert [s["progress_pct"] for s in job["samples"]] == [None, 50.0, None]
-    assert job["progress_pct"] == 50.0  # the last value seen, not the NULL of a failed job
-    assert job["message"] == "disk full"
-    assert "10.96MB/s" in run.stderr and "ETA 07:26:03" in run.stderr
-    cases = {case.get("name"): case for case in ET.parse(junit).getroot().iter("testcase")}
-    assert cases["job import 8"].find("failure") is not None
-
-
-@pytest.mark.parametrize(("spelling", "fail_on", "exit_code"), [
-    ("cancelled", "failed", 0), ("canceled", "failed", 0), ("canceled", "failed,cancelled", 1),
-])
-def test_cancelled_in_both_spellings_and_fail_on(
-        rig_runner: RigRunner, tidb_standin: TidbStandin, spelling: str, fail_on: str,
-        exit_code: int) -> None:
-    tidb_standin.add_import_job(9, steps=[RUNNING_13, {"status": spelling}])
-    run = monitor(rig_runner, tidb_standin, UNTIL_DONE, "--job-monitor-fail-on", fail_on)
-    assert run.exit_code == exit_code, run.output
-    job = only_job(run)
-    assert statuses(job) == ["pending", "running", "cancelled"]
-    assert [s["rows"] for s in job["samples"]] == [None, 1000, None]  # NULL once cancelled
-    assert job["rows"] == 1000  # how far it got
-    assert job["message"] == "cancelled by user"
-
-
-def test_cancel_import_job_statement_is_seen(rig_runner: RigRunner,
-                                             tidb_standin: TidbStandin) -> None:
-    import pymysql
-
-    tidb_standin.add_import_job(10, status="running", imported_rows=5)
-    connection = pymysql.connect(host=tidb_standin.host, port=tidb_standin.port, user="root",
-                                 ssl_disabled=True)
-    with connection.cursor() as cursor:
-        cursor.execute("CANCEL IMPORT JOB 10")
-        with pytest.raises(pymysql.err.OperationalError) as again:
-            cursor.execute("CANCEL IMPORT JOB 10")
-    connection.close()
-    assert again.value.args[0] == 8171
-    run = monitor(rig_runner, tidb_standin, JOB_ID, "10", UNTIL_DONE)
-    assert run.exit_code == 0, run.output
-    assert only_job(run)["status"] == "cancelled"
-
-
-def test_unknown_job_id_is_reported_as_8170(rig_runner: RigRunner,
-                                            tidb_standin: TidbStandin) -> None:
-    tidb_standin.add_import_job(1, status="finished", imported_rows=3)
-    run = monitor(rig_runner, tidb_standin, JOB_ID, "42", JOB_ID, "1",
-                  UNTIL_DONE)
-    assert run.exit_code == 1, run.output
-    assert "import job 42 does not exist (error 8170)" in run.stdout
-    section = run.section("job_monitor")
-    assert section["connections"]["c1"]["missing"] == ["42"]
-    assert [job["id"] for job in section["jobs"]] == ["1"]  # named, so watched though ended
-
-
-def test_jobs_that_ended_before_monitoring_are_history(rig_runner: RigRunner,
-                                                       tidb_standin: TidbStandin) -> None:
-    tidb_standin.add_import_job(3, status="finished", imported_rows=3)
-    run = monitor(rig_runner, tidb_standin, "--job-monitor-duration", "0.2")
-    assert run.exit_code == 0, run.output
-    section = run.section("job_monitor")
-    assert section["jobs"] == []
-    assert section["connections"]["c1"]["history_not_watched"] == 1
-    assert "nothing to monitor" in run.stdout
-
-
-def test_until_done_waits_for_a_job_appearing_later(rig_runner: RigRunner,
-                                                    tidb_standin: TidbStandin) -> None:
-    """With no job at the start --job-monitor-until-done keeps watching; a job that appears
-    after two empty polls is watched to its end, and then the run stops."""
-
-    def add_a_job_after_two_empty_polls() -> None:
-        deadline = time.monotonic() + 30  # a backstop only
-        while tidb_standin.count(r"^SHOW IMPORT JOBS$") < 3 and time.monotonic() < deadline:
-            time.sleep(0.005)
-        tidb_standin.add_import_job(18, steps=[RUNNING_13, {"status": "finished"}])
-
-    adder = threading.Thread(target=add_a_job_after_two_empty_polls, daemon=True)
-    adder.start()
-    run = monitor(rig_runner, tidb_standin, UNTIL_DONE)
-    adder.join(timeout=30)
-    assert run.exit_code == 0, run.output
-    assert "nothing running right now" in run.stderr
-    assert statuses(only_job(run)) == ["pending", "running", "finished"]
-    assert "every watched job has ended" in run.stderr  # not the 30 s of the duration
-
-
-def test_ddl_jobs_in_the_12_column_layout(rig_runner: RigRunner,
-                                          tidb_standin: TidbStandin) -> None:
-    tidb_standin.ddl_columns = 12
-    tidb_standin.add_ddl_job(55, table_name="orders", steps=[
-        {"state": "running", "schema_state": "write reorganization", "row_count": 100},
-        {"state": "running", "schema_state": "write reorganization", "row_count": 900},
-        {"state": "synced", "schema_state": "public", "row_count": 1000}])
-    run = monitor(rig_runner, tidb_standin, "--job-monitor-include-ddl", UNTIL_DONE)
-    assert run.exit_code == 0, run.output
-    job = only_job(run)
-    assert (job["kind"], job["id"], job["target"]) == ("ddl", "55", "`test`.`orders`")
-    assert statuses(job) == ["pending", "running", "finished"]
-    assert [s["rows"] for s in job["samples"]] == [0, 100, 900, 1000]
-    assert job["step"] == "add index"
-
-
-def test_a_dropped_connection_is_survived_and_the_gap_reported(
-        rig_runner: RigRunner, tidb_standin: TidbStandin) -> None:
-    tidb_standin.add_import_job(11, steps=[RUNNING_13, RUNNING_13, RUNNING_13,
-                                           {"status": "finished", "imported_rows": 2000}])
-    tidb_standin.drop_next(match=r"^SHOW IMPORT JOBS$", skip=2)
-    run = monitor(rig_runner, tidb_standin, UNTIL_DONE)
-    assert run.exit_code == 0, run.output
-    assert statuses(only_job(run)) == ["pending", "running", "finished"]
-    gaps = run.section("job_monitor")["connections"]["c1"]["gaps"]
-    assert len(gaps) == 1 and gaps[0]["reconnected"] is True
-    assert gaps[0]["seconds"] is not None
-    assert "Lost connection" in gaps[0]["error"]
-    assert "view restored after" in run.stderr
-    assert "gap without a view of the server" in run.stdout
-    names = [event["name"] for event in run.report["timeline"]]  # type: ignore[index]
-    assert names.count("reconnect") == 1  # the core's, from ctx.reconnect()
-    assert names.count("job_monitor.gap") == 1
-    assert names.index("reconnect") < names.index("job_monitor.gap")
-
-
-def test_without_super_only_own_jobs_are_visible_and_the_note_says_so(
-        rig_runner: RigRunner, tidb_standin: TidbStandin) -> None:
-    tidb_standin.super_privilege = False
-    tidb_standin.add_import_job(12, created_by="loader@%", status="running")
-    run = monitor(rig_runner, tidb_standin, "--job-monitor-duration", "0.2")
-    assert run.exit_code == 0, run.output
-    section = run.section("job_monitor")
-    assert section["jobs"] == []
-    assert any("lacks the SUPER privilege" in n for n in section["connections"]["c1"]["notes"])
-    assert "nothing to monitor" in run.stdout
-
-
-def test_old_tidb_without_import_into_says_so(rig_runner: RigRunner) -> None:
-    with TidbStandin(version="5.7.25-TiDB-v7.1.0") as old:
-        run = monitor(rig_runner, old, "--job-monitor-duration", "0.2")
-    assert run.exit_code == 0, run.output
-    notes = run.section("job_monitor")["connections"]["c1"]["notes"]
-    assert any("IMPORT INTO needs TiDB 7.2 or later; this is 7.1.0" in n for n in notes)
-
-
-def test_live_display_draws_through_the_terminal_and_ends_its_block(
-        rig_runner: RigRunner, tidb_standin: TidbStandin) -> None:
-    tidb_standin.add_import_job(13, steps=[RUNNING_13, {"status": "finished"}])
-    code, out, err = monitor_on_a_terminal(rig_runner, tidb_standin, UNTIL_DONE)
-    assert code == 0, out + err
-    assert "import 13  `test`.`t`  pending" in err
-    # each redraw erases the previous block (the terminal's clear-line) before the new line
-    assert "\r\x1b[2Kimport 13  `test`.`t`  running  importing  1k rows" in err
-    assert "import 13  `test`.`t`  finished" in err
-    assert "pending → running" not in err  # no log lines in live mode
-    assert_live_block_ended(err, "import 13  `test`.`t`  finished")
-    assert "import 13" in out  # the summary table, on stdout
-
-
-def test_two_connections_share_one_live_block(rig_runner: RigRunner,
-                                              tidb_standin: TidbStandin) -> None:
-    tidb_standin.add_import_job(17, steps=[RUNNING_13, RUNNING_13, {"status": "finished"}])
-    code, out, err = monitor_on_a_terminal(rig_runner, tidb_standin, UNTIL_DONE,
-                                           "--host", tidb_standin.address)
-    assert code == 0, out + err
-    block = "c1 import 17  `test`.`t`  finished  importing  1k rows  100.0%"
-    assert block in err and "c2 import 17  `test`.`t`  finished" in err
-    assert_live_block_ended(err, "c2 import 17  `test`.`t`  finished")
-    assert "c1 import 17" in out and "c2 import 17" in out  # the summary names connections
-
-
-def test_live_block_is_ended_when_monitoring_fails(
-        rig_runner: RigRunner, tidb_standin: TidbStandin) -> None:
-    tidb_standin.add_import_job(14, status="running", imported_rows=5)
-    # the first look and the first poll pass, the second poll gets a permanent error
-    tidb_standin.fail_next(1064, "You have an error in your SQL syntax",
-                           match=r"^SHOW IMPORT JOBS$", skip=2)
-    code, out, err = monitor_on_a_terminal(rig_runner, tidb_standin)
-    assert code == 3, out + err
-    assert "You have an error in your SQL syntax" in err
-    assert_live_block_ended(err, "import 14  `test`.`t`  running")
-
-
-def test_live_block_is_ended_after_ctrl_c(tidb_standin: TidbStandin) -> None:
-    """rig in a subprocess whose stderr is a real pseudo-terminal, interrupted mid-monitor."""
-    tidb_standin.add_import_job(19, status="running", imported_rows=5)
-    master, slave = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RIG_")}
-    env.update({"NO_COLOR": "1", "TERM": "xterm", "COLUMNS": "200"})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rig", "--host", tidb_standin.address, "--ssl-mode",
-         "disabled", "--plugin", "job_monitor", "--job-monitor-duration", "120",
-         "--job-monitor-poll-interval", "0.05"],
-        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
-    os.close(slave)
-    chunks: list[bytes] = []
-
-    def drain() -> None:  # until the child's end closes the terminal (EIO)
-        while True:
+        def add_index() -> None:
             try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                return
-            if not chunk:
-                return
-            chunks.append(chunk)
+                with tidb_server.connect(database=tidb_database) as ddl, ddl.cursor() as alter:
+                    alter.execute("ALTER TABLE t ADD INDEX k_v (v)")
+            except BaseException as exc:  # reported by the test thread
+                failures.append(exc)
 
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-    try:
-        deadline = time.monotonic() + 30  # a backstop only
-        while tidb_standin.count(r"^SHOW IMPORT JOBS$") < 3:  # monitoring has polled
-            assert time.monotonic() < deadline, "the monitor never polled"
-            assert proc.poll() is None, "rig ended before it was interrupted"
-            time.sleep(0.01)
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=30)
-    finally:
-        proc.kill()
-        reader.join(timeout=10)
-        os.close(master)
-    err = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
-    assert proc.returncode == 2, err
-    assert "interrupted" in err
-    assert_live_block_ended(err, "import 19  `test`.`t`  running")
+        def backfilling() -> tuple[Any, ...] | None:
+            assert not failures, failures
+            cursor.execute("ADMIN SHOW DDL JOBS WHERE DB_NAME = %s AND TABLE_NAME = 't' "
+                           "AND JOB_TYPE = 'add index'", (tidb_database,))
+            names = [d[0] for d in cursor.description]
+            for row in cursor.fetchall():
+                job = dict(zip(names, row, strict=True))
+                if (job["STATE"], job["SCHEMA_STATE"]) == ("running", "write reorganization"):
+                    return job["JOB_ID"], len(names)
+            return None
 
+        thread = threading.Thread(target=add_index, name="add-index")
+        thread.start()
+        try:
+            job_id, layout = wait_for(backfilling, "the ADD INDEX job to be backfilling")
+            run = tidb_runner.run_on_server(
+                "--plugin", "job_monitor", "--job-monitor-include-ddl",
+                "--job-monitor-until-done", "--job-monitor-poll-interval", "0.2",
+                "--job-monitor-duration", str(DEADLINE_S))
+        finally:
+            thread.join(DEADLINE_S)
+        assert not failures, failures
+        cursor.execute("SELECT COUNT(*) FROM t USE INDEX (k_v)")
+        assert cursor.fetchone()[0] == ROWS
 
-def test_live_display_needs_a_terminal_and_says_so(rig_runner: RigRunner,
-                                                   tidb_standin: TidbStandin) -> None:
-    tidb_standin.add_import_job(15, steps=[RUNNING_13, {"status": "finished"}])
-    run = monitor(rig_runner, tidb_standin, UNTIL_DONE, "--job-monitor-display", "live",
-                  "--host", tidb_standin.address)
     assert run.exit_code == 0, run.output
-    # said once per run, not once per connection
-    assert run.stderr.count("--job-monitor-display live: no live block on this output") == 1
-    for conn in ("c1", "c2"):  # log lines instead
-        assert f"{conn} job_monitor_monitoring import 15  `test`.`t`" in run.stderr
-    assert "\x1b" not in run.stderr
+    assert layout == 13
+    section = run.section("job_monitor")
+    connection_part = section["connections"]["c1"]
+    assert connection_part["history_not_watched"] > 0  # the finished DDL jobs already listed
+    [job] = section["jobs"]  # only the job that was running when monitoring began
+    assert (job["kind"], job["id"], job["job_id"]) == ("ddl", str(job_id), job_id)
+    assert job["target"] == f"`{tidb_database}`.`t`"
+    assert (job["job_type"], job["step"], job["layout_columns"]) == ("add index", "add index", 13)
+    assert [t["status"] for t in job["transitions"]] == ["running", "finished"]
+    assert (job["status"], job["server_state"]) == ("finished", "synced")
+    states = job["server_states"]
+    assert (states[0], states[-1]) == ("running", "synced")
+    assert set(states) <= {"running", "done", "synced"}
+    assert (job["phases"][0], job["phases"][-1]) == ("write reorganization", "public")
+    rows = [sample["rows"] for sample in job["samples"]]
+    assert rows == sorted(rows) and rows[0] < ROWS and rows[-1] == ROWS, rows
+    assert (job["rows"], job["progress_pct"]) == (ROWS, 100.0)
+    assert job["elapsed_s"] > 0
+    assert "txn" in job["message"]  # COMMENTS: a transactional backfill, as SLOW_REORG asks
+    events = [e["detail"] for e in run.report["timeline"]  # type: ignore[index]
+              if e["name"] == "job_monitor.status"]
+    assert events == [f"ddl {job_id}: seen, running", f"ddl {job_id}: running → finished"]
 
 
-def test_plain_display_on_a_terminal_logs_lines(rig_runner: RigRunner,
-                                                tidb_standin: TidbStandin) -> None:
-    tidb_standin.add_import_job(16, steps=[RUNNING_13, {"status": "finished"}])
-    code, out, err = monitor_on_a_terminal(rig_runner, tidb_standin, UNTIL_DONE,
-                                           "--job-monitor-display", "plain")
-    assert code == 0, out + err
-    assert "import 16: pending → running" in err
-    assert "import 16: running → finished" in err
-    assert "\x1b" not in err  # no live block
+def answer(connection: Any, sql: str) -> tuple[Any, ...]:
+    """What the server answers: ``("rows", [(name, wire type)…], rows)`` or
+    ``("error", code, message)``."""
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(sql)
+        except pymysql.err.MySQLError as exc:
+            return ("error", *exc.args)
+        return "rows", [(d[0], d[1]) for d in cursor.description or ()], cursor.fetchall()
+
+
+def test_import_into_cannot_run_on_unistore(tidb_server: ServerDSN, tidb_database: str,
+                                            tmp_path: Path) -> None:
+    """Why import jobs stay with the stand-in: a standalone tidb-server cannot run the job (it
+    looks for its task store at the unistore path, which is no URL), and the job table stays
+    empty."""
+    source = tmp_path / "t.csv"
+    source.write_text("1,a\n2,b\n")
+    with tidb_server.connect(database=tidb_database) as connection:
+        answer(connection, "CREATE TABLE t (a INT, b VARCHAR(8))")
+        kind, code, message = answer(connection, f"IMPORT INTO t FROM '{source}'")
+        assert (kind, code) == ("error", 1105)
+        assert message.startswith("URL scheme must be http, https, unix, or unixs")
+        kind, columns, rows = answer(connection, "SHOW IMPORT JOBS")
+        assert (kind, rows) == ("rows", ())
+        assert [name for name, _type in columns][:3] == ["Job_ID", "Data_Source",
+                                                         "Target_Table"]
+
+
+@pytest.mark.tidb_standin
+@pytest.mark.parametrize("sql", [
+    "SHOW IMPORT JOBS",
+    "SHOW IMPORT JOB 1",
+    "CANCEL IMPORT JOB 1",
+    "ADMIN SHOW DDL JOBS 1",
+    "SHOW ENGINE INNODB STATUS",
+    "SELECT * FROM information_schema.TIDB_TRX",
+    "SELECT * FROM information_schema.DATA_LOCK_WAITS",
+    "SELECT SESSION_ID, CURRENT_SQL_DIGEST_TEXT FROM information_schema.TIDB_TRX "
+    "WHERE STATE = 'LockWaiting'",
+    "SELECT NOPE FROM information_schema.TIDB_TRX",
+    "SELECT VERSION()",
+    "SELECT NOW(6)",
+])
+def test_the_standin_answers_as_the_real_server(tidb_server: ServerDSN,
+                                                tidb_standin: TidbStandin, sql: str) -> None:
+    """The stand-in (mysql-mimic, not TiDB) against tidb-server v8.5.6: the same columns and
+    wire types, or the same error. Rows are compared where they cannot differ (the empty
+    import job table, the version): the real server lists its bootstrap DDL jobs, and its
+    lock views show its own internal transactions now and then (a ``mysql.tidb_ddl_notifier``
+    lock wait in ``DATA_LOCK_WAITS``); the stand-in's views carry no wire types when empty."""
+    standin_dsn = ServerDSN(tidb_standin.host, tidb_standin.port)
+    with tidb_server.connect() as real, standin_dsn.connect() as standin:
+        expected, got = answer(real, sql), answer(standin, sql)
+    assert got[0] == expected[0], (expected, got)
+    if expected[0] == "error":
+        assert got[1:] == expected[1:]
+        return
+    if sql.startswith("SELECT") and "information_schema" in sql:
+        assert [name for name, _type in got[1]] == [name for name, _type in expected[1]]
+    else:
+        assert got[1] == expected[1]
+    if sql in ("SHOW IMPORT JOBS", "SELECT VERSION()"):
+        assert got[2] == expected[2]
+
+
+def test_the_standin_tidb_version_has_the_real_lines(tidb_server: ServerDSN,
+                                                     tidb_standin: TidbStandin) -> None:
+    """The stand-in's ``tidb_version()`` (not TiDB) has the real one's column, lines and
+    release."""
+    standin_dsn = ServerDSN(tidb_standin.host, tidb_standin.port)
+    versions, columns = [], []
+    for dsn in (tidb_server, standin_dsn):
+        with dsn.connect() as connection:
+            _kind, described, rows = answer(connection, "SELECT tidb_version()")
+            columns.append(described)
+            versions.append(dict(line.split(": ", 1) for line in rows[0][0].splitlines()))
+    real, standin = versions
+    assert columns[1] == columns[0]
+    assert list(standin) == list(real)
+    for key in ("Release Version", "Edition", "Store", "Race Enabled"):
+        assert standin[key] == real[key]

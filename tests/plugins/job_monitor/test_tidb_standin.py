@@ -21,8 +21,8 @@ def test_basic_plugin_detects_tidb(rig_runner: RigRunner, tidb_standin: TidbStan
     run = rig_runner.run("--host", tidb_standin.address, "--ssl-mode", "disabled")
     assert run.exit_code == 0, run.output
     server = run.report["connections"][0]["server"]  # type: ignore[index]
-    assert (server["flavor"], server["version"]) == ("tidb", "8.5.0")
-    assert server["tidb"]["Store"] == "tikv"
+    assert (server["flavor"], server["version"]) == ("tidb", "8.5.6")
+    assert server["tidb"]["Store"] == "unistore"  # as the real standalone tidb-server says
     assert server["default_isolation"] == "repeatable-read"
     assert run.section("basic")["c1"]["session"]["current_user"] == "root@%"
 
