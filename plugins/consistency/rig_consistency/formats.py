@@ -41,10 +41,10 @@ _TOKEN = re.compile(
       |(?P<symbol>[A-Za-z*+!?<>=._'$%&/-]""" + _KEYWORD_CHARS + r"""*)
       |(?P<bad>.)""",
     re.VERBOSE | re.DOTALL)
-# keywords the fast path cannot quote: ending in a non-letter, or in nil, null, true, false
-_FAST_UNSAFE = re.compile(r":[^\s,\[\](){}]*(?:[^A-Za-z\s,\[\](){}]|nil|null|true|false)"
-                          r"(?=[\s,\[\](){}]|\Z)")
-_FAST_CLOSE = re.compile(r"(?<=[A-Za-z])(?=[\s,\])}]|\Z)")
+# keywords the fast path would mangle: ending in nil (it turns bare nil into null)
+_FAST_UNSAFE = re.compile(r":[^\s,\[\](){}]*nil(?=[\s,\[\](){}]|\Z)")
+_FAST_KEYWORD = re.compile(r'"[^\s,\[\](){}"]+')  # a keyword, once its ':' became '"'
+
 _MAP_MARK = "#map"
 _CLOSERS = {"[": "]", "(": ")", "{": "}", "#{": "}"}
 _STRING_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
@@ -146,6 +146,10 @@ def _number(token: str, line: int) -> int | float:
         raise ValueError(f"line {line}: bad number {token!r}") from None
 
 
+def _closed(keyword: re.Match[str]) -> str:
+    return keyword.group() + '"'
+
+
 def _fast_edn(text: str) -> list[tuple[int, Any]] | None:
     """The operation maps of an EDN history written the way Jepsen and rig write it (one
     flat map a line, the usual keywords, no strings or tags), translated to JSON with
@@ -157,8 +161,7 @@ def _fast_edn(text: str) -> list[tuple[int, Any]] | None:
     for end in " ,]}\n":
         text = text.replace(f"nil{end}", f"null{end}")
     text = text.replace(":", '"')  # a keyword opens a string...
-    text = _FAST_CLOSE.sub('"', text)  # ...that closes after its last letter
-    text = text.replace('null"', "null").replace('true"', "true").replace('false"', "false")
+    text = _FAST_KEYWORD.sub(_closed, text)  # ...that closes after its last character
     text = (text.replace("{", f'["{_MAP_MARK}" ').replace("}", "]")
             .replace("(", "[").replace(")", "]").replace(", ", " ").replace(" ", ","))
     text = text.replace("[,", "[").replace(",]", "]")
@@ -215,6 +218,21 @@ def _show(value: Any) -> str:
 
 
 def _mop(raw: Any, line: int) -> Mop:
+    # the usual shapes first, checked by exact type (bool is no int here): one call each
+    if type(raw) is list and len(raw) == 3:
+        f, key, value = raw
+        if type(key) in _ELEMENT_TYPES:
+            if f == "r":
+                if value is None:
+                    return Mop("r", key, None)
+                if type(value) is list and all(type(e) is int for e in value):
+                    return Mop("r", key, tuple(value))
+            elif f in _MOP_KINDS and type(value) in _ELEMENT_TYPES:
+                return Mop(f, key, value)
+    return _checked_mop(raw, line)
+
+
+def _checked_mop(raw: Any, line: int) -> Mop:
     if not isinstance(raw, list | tuple) or len(raw) != 3:
         raise ValueError(f"line {line}: micro-operation {_show(raw)} is not [f key value]")
     f, key, value = raw
