@@ -119,7 +119,11 @@ def rig_terminal_summary(result: rig.RunResult, write: Callable[[str], None]) ->
     for conn_id, run in _runs(result):
         server = run.server
         settings = ", ".join(f"{key}={server[key]}" for key in (
-            "innodb_snapshot_isolation", "tidb_txn_mode") if key in server)
+            "innodb_snapshot_isolation",) if key in server)
+        if "txn_mode" in server:  # the mode the run began its transactions in
+            mode = server["txn_mode"]
+            settings = f"{mode} transactions" if mode != "server default" else \
+                f"{server['tidb_txn_mode']} transactions (the server's tidb_txn_mode)"
         write(f"{conn_id}  isolation matrix on {server['flavor']} {server['version']}"
               + (f" ({settings})" if settings else "")
               + f": {sum(len(row) for row in run.tests.values())} tests in "

@@ -28,6 +28,7 @@ def test_the_matrix_matches_the_shipped_profile(tidb_runner: RigRunner, mode: st
     assert section["server"]["flavor"] == "tidb"
     assert section["server"]["txn_mode"] == mode
     assert list(section["tests"]) == list(ACCEPTED)
+    assert f"isolation matrix on tidb 8.5.6 ({mode} transactions)" in run.stdout
     for level, row in section["tests"].items():
         assert len(row) == 13
         for test, cell in row.items():
