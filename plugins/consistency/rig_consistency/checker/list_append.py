@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from rig_consistency.checker.analysis import Analysis
 from rig_consistency.checker.graph import RW, WR, WW, empty_graph, link
 from rig_consistency.checker.result import Anomaly, Step
-from rig_consistency.checker.text import name, show, together, written
-from rig_consistency.history import Element, Key, Mop, Txn
+from rig_consistency.checker.text import name, show, together, writes_of
+from rig_consistency.checker.writes import index_writes, written
+from rig_consistency.history import Element, Key, Txn
 
 Read = tuple[Element, ...]
 
@@ -60,7 +61,7 @@ class _ListAppend:
                         link(graph, writer, node, WR)
                     self.check_read(node, mop.key, read)
                 elif mop.f == "append":
-                    prev = self.previous(mop.key, _written(mop))
+                    prev = self.previous(mop.key, written(mop))
                     if prev is not None:
                         writer = self.writer.get((mop.key, prev))
                         if writer is not None:
@@ -73,26 +74,11 @@ class _ListAppend:
     # --- indexes ---------------------------------------------------------------------------
 
     def index_writes(self) -> None:
-        for node, txn in enumerate(self.txns):
-            index = self.failed if txn.outcome == "fail" else self.writer
-            last: dict[Key, Element] = {}
-            for mop in txn.mops:
-                if mop.f != "append":
-                    continue
-                element = _written(mop)
-                pair = (mop.key, element)
-                other = self.writer.get(pair, self.failed.get(pair))
-                if other is not None:
-                    raise ValueError(f"{name(txn)} appends {show(element)} to key "
-                                     f"{show(mop.key)}, which {name(self.txns[other])} "
-                                     f"appended already: every appended element must be "
-                                     f"unique per key")
-                index[pair] = node
-                if mop.key in last:
-                    self.intermediate.add((mop.key, last[mop.key]))
-                last[mop.key] = element
-                if txn.outcome == "fail":
-                    self.failed_by_key.setdefault(mop.key, set()).add(element)
+        writes = index_writes(self.txns, "append")
+        self.writer, self.failed = writes.writer, writes.failed
+        self.intermediate = writes.intermediate
+        for key, element in writes.failed:
+            self.failed_by_key.setdefault(key, set()).add(element)
 
     def version_orders(self) -> None:
         """Each key's order: its longest read; every read must be a prefix of the next
@@ -129,7 +115,7 @@ class _ListAppend:
         for position, mop in enumerate(txn.mops):
             key = mop.key
             if mop.f == "append":
-                element = _written(mop)
+                element = written(mop)
                 exact, known = state.get(key, (False, ()))
                 state[key] = (exact, (*known, element))
                 if key not in appended:
@@ -222,7 +208,7 @@ class _ListAppend:
         names, all_ = together(txns)
         self.add(Anomaly("lost-update", tuple(t.index for t in txns),
                          f"{names} {all_} read key {show(key)} as {show(read)}, then "
-                         f"appended to it ({'; '.join(written(t, key) for t in txns)}), and "
+                         f"appended to it ({'; '.join(writes_of(t, key) for t in txns)}), and "
                          f"{all_} committed: in any serial order one would have read the "
                          f"other's append first, so an update was made on a state that no "
                          f"longer held",
@@ -268,7 +254,7 @@ class _ListAppend:
                                 f"observing {name(a)}'s append of {show(read[-1])}",
                                 key=mop.key, value=read[-1])
             if kind in (WW, RW) and mop.f == "append":
-                element = _written(mop)
+                element = written(mop)
                 prev = self.previous(mop.key, element)
                 if kind == WW and prev is not None and \
                         self.writer.get((mop.key, prev)) == source:
@@ -294,9 +280,3 @@ def _as_read(value: object) -> Read:
 
 def _last(read: Read) -> Element | None:
     return read[-1] if read else None
-
-
-def _written(mop: Mop) -> Element:
-    """The element an append adds (the history model makes it a single element)."""
-    assert mop.value is not None and not isinstance(mop.value, tuple)
-    return mop.value

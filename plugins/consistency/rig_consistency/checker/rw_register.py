@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from rig_consistency.checker.analysis import Analysis
 from rig_consistency.checker.graph import RW, WR, WW, empty_graph, link, strongly_connected
 from rig_consistency.checker.result import Anomaly, Step
-from rig_consistency.checker.text import name, show, together, written
+from rig_consistency.checker.text import name, show, together, writes_of
+from rig_consistency.checker.writes import index_writes
 from rig_consistency.history import Element, Key, Txn
 
 Version = Element | None
@@ -49,7 +50,7 @@ class _Register:
                 names, all_ = together(txns)
                 self.add(Anomaly("lost-update", tuple(t.index for t in txns),
                                  f"{names} {all_} read key {show(key)} as {show(value)}, "
-                                 f"then wrote it ({'; '.join(written(t, key) for t in txns)})"
+                                 f"then wrote it ({'; '.join(writes_of(t, key) for t in txns)})"
                                  f", and {all_} committed: the later write overwrote one it "
                                  f"never saw, so an update was lost",
                                  data={"key": key, "value": value}))
@@ -58,26 +59,12 @@ class _Register:
         return Analysis(self.found, graph, self.explain)
 
     def index_writes(self) -> None:
-        for node, txn in enumerate(self.txns):
-            index = self.failed if txn.outcome == "fail" else self.writer
-            last: dict[Key, Element] = {}
-            for mop in txn.mops:
-                if mop.f != "w":
-                    continue
-                value = mop.value
-                assert value is not None and not isinstance(value, tuple)
-                pair = (mop.key, value)
-                other = self.writer.get(pair, self.failed.get(pair))
-                if other is not None:
-                    raise ValueError(f"{name(txn)} writes {show(value)} to key "
-                                     f"{show(mop.key)}, which {name(self.txns[other])} wrote "
-                                     f"already: every written value must be unique per key")
-                index[pair] = node
-                if mop.key in last:
-                    self.intermediate.add((mop.key, last[mop.key]))
-                last[mop.key] = value
+        writes = index_writes(self.txns, "w")
+        self.writer, self.failed = writes.writer, writes.failed
+        self.intermediate = writes.intermediate
+        for txn, final in zip(self.txns, writes.final, strict=True):
             if txn.outcome != "fail":
-                for key, value in last.items():
+                for key, value in final.items():
                     self.versions.setdefault(key, {}).setdefault(value, set())
 
     def check_txn(self, node: int, txn: Txn, lost: dict[tuple[Key, Version], list[int]],

@@ -39,7 +39,7 @@ def together(txns: Sequence[Txn]) -> tuple[str, str]:
     return joined, words.get(len(names), f"all {len(names)}")
 
 
-def written(txn: Txn, key: Element) -> str:
+def writes_of(txn: Txn, key: Element) -> str:
     """What ``txn`` wrote to ``key`` (``T3 4``, ``T3 4, 5``), for explanations."""
     values = [show(m.value) for m in txn.mops if m.f != "r" and m.key == key]
     return f"{name(txn)} {', '.join(values)}"
