@@ -29,9 +29,9 @@ def add_options(parser: rig.OptionParser) -> None:
                     type=rig.types.choice_list([*rig.ISOLATION_LEVELS, ALL_LEVELS]),
                     metavar="LEVEL[,LEVEL...]",
                     help="the isolation level of the transactions: "
-                    f"{', '.join(rig.ISOLATION_LEVELS)}; several (or all) run one after "
-                    "another, each with its own keys, history and verdict (default: the "
-                    "server's)")
+                    f"{', '.join(rig.ISOLATION_LEVELS)}; a comma-separated list, or all, runs "
+                    "the levels in turn, each with its own keys, history and verdict (on TiDB "
+                    "all is the two levels it accepts) (default: the server's)")
     group.addoption("--consistency-workload", type=rig.types.choice(list(WORKLOADS)),
                     default="list-append", metavar="NAME",
                     help="list-append (lists of integers appended with CONCAT: the most "

@@ -29,7 +29,8 @@ def rig_addoption(parser: rig.OptionParser) -> None:
     group = parser.getgroup(PLUGIN, "isolation plugin: the Hermitage anomaly matrix")
     group.addoption("--isolation-levels", type=rig.types.choice_list(list(rig.ISOLATION_LEVELS)),
                     default=list(rig.ISOLATION_LEVELS), metavar="LEVEL,...",
-                    help="isolation levels to test (default: all four)")
+                    help="isolation levels to test (default: all four; on TiDB the two it "
+                    "accepts, read-committed and repeatable-read)")
     group.addoption("--isolation-tests", type=rig.types.choice_list(list(TEST_IDS)),
                     default=list(TEST_IDS), metavar="TEST,...",
                     help=f"tests to run (default: all: {', '.join(TEST_IDS)})")
