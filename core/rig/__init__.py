@@ -42,6 +42,7 @@ _EXPORTS = {
     "classify": "rig.db.resilience",
     "call_with_retry": "rig.db.resilience",
     "Sandbox": "rig.db.sandbox",
+    "SANDBOX": "rig.db.sandbox",
     "Metrics": "rig.engine.metrics",
     "summarize": "rig.engine.metrics",
     "percentile": "rig.engine.metrics",
@@ -54,6 +55,7 @@ _EXPORTS = {
     "Terminal": "rig.terminal",
     "Timeline": "rig.timeline",
     "TimelineEvent": "rig.timeline",
+    "TimelinePeriod": "rig.timeline",
     "EventKind": "rig.timeline",
     "CommandRegistry": "rig.subcommands",
     "Invocation": "rig.subcommands",
@@ -70,6 +72,7 @@ _EXPORTS = {
 
 __all__ = [
     "ISOLATION_LEVELS",
+    "SANDBOX",
     "ArgumentParser",
     "Check",
     "CircuitBreaker",
@@ -110,6 +113,7 @@ __all__ = [
     "Terminal",
     "Timeline",
     "TimelineEvent",
+    "TimelinePeriod",
     "UsageError",
     "Verdict",
     "__version__",
@@ -154,7 +158,7 @@ if TYPE_CHECKING:
         call_with_retry,
         classify,
     )
-    from rig.db.sandbox import Sandbox
+    from rig.db.sandbox import SANDBOX, Sandbox
     from rig.db.scratch import Scratch
     from rig.db.settings import ConnectionSettings, SslMode
     from rig.engine import states
@@ -168,4 +172,4 @@ if TYPE_CHECKING:
     from rig.secret import Secret
     from rig.subcommands import ArgumentParser, CommandRegistry, Invocation
     from rig.terminal import Terminal
-    from rig.timeline import EventKind, Timeline, TimelineEvent
+    from rig.timeline import EventKind, Timeline, TimelineEvent, TimelinePeriod

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -51,6 +51,31 @@ class TimelineEvent:
         return {"name": self.name, "at_s": round(self.at_s, 6), "source": self.source,
                 "connection": self.connection, "kind": self.kind.value, "detail": self.detail,
                 "data": dict(self.data)}
+
+
+@dataclass(frozen=True)
+class TimelinePeriod:
+    """A period of the timeline: a ``start`` event and its ``end`` (the next ``end`` event of
+    the same name, source and connection), or a period still open."""
+
+    name: str
+    source: str
+    connection: str | None
+    start_s: float
+    """Seconds since the run began."""
+    end_s: float | None
+    """``None`` while the period is open."""
+    detail: str
+    """The ``start`` event's detail."""
+    data: Mapping[str, Any]
+    """The ``start`` event's data."""
+
+    def as_json(self) -> dict[str, Any]:
+        """The period for a report."""
+        return {"name": self.name, "source": self.source, "connection": self.connection,
+                "start_s": round(self.start_s, 3),
+                "end_s": None if self.end_s is None else round(self.end_s, 3),
+                "detail": self.detail, "data": dict(self.data)}
 
 
 class Timeline:
@@ -96,6 +121,33 @@ class Timeline:
         finally:
             self.add(name, source=source, connection=connection, kind=EventKind.END,
                      detail=detail, data=data)
+
+    def now_s(self) -> float:
+        """Seconds since the run began, on the clock of the events' ``at_s``."""
+        return self._clock() - self._began
+
+    def periods(self, start_s: float = 0.0, end_s: float | None = None) -> list[TimelinePeriod]:
+        """The periods (``start`` events paired with their ``end``) that overlap
+        ``[start_s, end_s]`` (``end_s``: now), open ones included, in the order they began."""
+        found: list[TimelinePeriod] = []
+        opened: dict[tuple[str, str, str | None], list[int]] = {}
+        for event in self.events:
+            key = (event.name, event.source, event.connection)
+            if event.kind is EventKind.START:
+                opened.setdefault(key, []).append(len(found))
+                found.append(TimelinePeriod(event.name, event.source, event.connection,
+                                            event.at_s, None, event.detail, event.data))
+            elif event.kind is EventKind.END and opened.get(key):
+                index = opened[key].pop(0)
+                found[index] = replace(found[index], end_s=event.at_s)
+        until = self.now_s() if end_s is None else end_s
+        return [period for period in found if period.start_s <= until
+                and (period.end_s is None or period.end_s >= start_s)]
+
+    def active(self) -> list[TimelinePeriod]:
+        """The periods open now (started and not yet ended): the fault being injected, the
+        phase a job is in."""
+        return [period for period in self.periods() if period.end_s is None]
 
     @property
     def events(self) -> list[TimelineEvent]:

@@ -17,11 +17,10 @@ from typing import Any
 from rig import types
 from rig.config.config import Config
 from rig.config.parser import OptionParser
-from rig.data import Key
 from rig.db.connection import quote_identifier
 from rig.db.flavor import ServerInfo, detect_server
 from rig.db.resilience import DatabaseError
-from rig.db.sandbox import Sandbox, executable_file
+from rig.db.sandbox import SANDBOX, Sandbox, executable_file
 from rig.db.scratch import grant_hint
 from rig.db.settings import DEFAULT_PORT, HostPort, SslMode, existing_file, parse_hosts
 from rig.engine.context import CURRENT_DATABASE, Context
@@ -46,8 +45,6 @@ DEFAULT_HOST = HostPort("127.0.0.1", None)
 """No port of its own: ``--port`` (default 4000) applies, so ``rig --port 3306`` works."""
 PROMPT = Secret("\x00prompt")
 """``--password`` given without a value: ask on the terminal."""
-SANDBOX: Key[Sandbox] = Key("rig.sandbox")
-"""The run's sandbox server (``--sandbox``), in ``config.stash``."""
 
 
 class _Hosts(argparse.Action):

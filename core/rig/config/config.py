@@ -53,6 +53,18 @@ class Config:
         self.selected_plugins: list[str] = list(selected_plugins)
         self.environ: Mapping[str, str] = dict(environ if environ is not None else os.environ)
         self.stash = DataStore()
+        self._routes: dict[tuple[str, int], tuple[str, int]] = {}
+
+    def reroute(self, host: str, port: int, via_host: str, via_port: int) -> None:
+        """Make the run's connections to ``host:port`` (a ``--host``, or the sandbox) connect to
+        ``via_host:via_port`` instead — a proxy in front of the server. Call it in
+        ``rig_configure``: the connections' settings are made after it. The server is still
+        the one tested; only the address its connections dial changes."""
+        self._routes[(host, port)] = (via_host, via_port)
+
+    def route(self, host: str, port: int) -> tuple[str, int]:
+        """Where connections to ``host:port`` dial: a :meth:`reroute` target, else itself."""
+        return self._routes.get((host, port), (host, port))
 
     @property
     def hook(self) -> Any:

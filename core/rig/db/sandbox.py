@@ -31,6 +31,7 @@ from types import TracebackType
 from loguru import logger
 
 from rig import interrupts
+from rig.data import Key
 from rig.errors import SandboxError
 
 SEARCH_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/local/mysql/bin")
@@ -423,3 +424,9 @@ class Sandbox:
             if directory.exists():
                 logger.warning("could not remove the sandbox directory {}; remove it by hand",
                                directory)
+
+
+SANDBOX: Key[Sandbox] = Key("rig.sandbox")
+"""The run's sandbox server (``--sandbox``) in ``config.stash``, started by the built-in
+``common`` plugin's ``rig_configure`` (before any other plugin's) and removed last: a plugin that
+hurts the server (the chaos plugin) reads it as ``config.stash.get(rig.SANDBOX)``."""

@@ -126,9 +126,10 @@ def connection_targets(config: Config) -> list[ConnectionSettings]:
     port = config.getoption("port") or DEFAULT_PORT
     targets = []
     for host in hosts:
+        dial_host, dial_port = config.route(host.host, host.port or port)
         settings = ConnectionSettings(
-            host=host.host,
-            port=host.port or port,
+            host=dial_host,
+            port=dial_port,
             user=config.getoption("user"),
             password=config.getoption("password"),
             database=config.getoption("database"),

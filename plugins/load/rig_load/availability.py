@@ -4,7 +4,9 @@ event completed and none failed), and the verdict on it.
 
 The rule (docs/faults.md): the ``load availability`` check fails when gaps or stalls took more
 than :data:`MAX_LOST_FRACTION` of the measured run; shorter ones pass, named in the check, the
-report and the summary.
+report and the summary. Gaps that began and stalls that happened during an injected fault (an
+interval record with ``faults``, see docs/chaos.md) are reported apart and not counted: the
+plugin that injected the fault judges them.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ def stalls(intervals: list[dict[str, Any]],
         in_gap = any(gap["at_s"] < record["t_s"] and start < gap["at_s"] + gap["duration_s"]
                      for gap in gaps)
         stalled = (not record["ramp_up"] and record["threads"] and not record["events"]
-                   and not record["errors"] and not record["reconnects"] and not in_gap)
+                   and not record["errors"] and not record["reconnects"] and not in_gap
+                   and not record.get("faults"))
         if not stalled:
             current = None
             continue
@@ -43,15 +46,29 @@ def stalls(intervals: list[dict[str, Any]],
     return found
 
 
+def during_faults(intervals: list[dict[str, Any]],
+                  gaps: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], float]:
+    """The gaps that began during an interval with an injected fault, and the seconds of the
+    intervals with a fault in which no event completed and none failed."""
+    windows = [(r["t_s"] - r["seconds"], r["t_s"]) for r in intervals if r.get("faults")]
+    excused = [gap for gap in gaps if any(start <= gap["at_s"] < end for start, end in windows)]
+    frozen = sum(r["seconds"] for r in intervals if r.get("faults") and r["threads"]
+                 and not r["events"] and not r["errors"] and not r["reconnects"])
+    return excused, round(frozen, 3)
+
+
 def lost_seconds(gaps: list[dict[str, Any]]) -> float:
     """Connection-seconds spent without a server, over every connection's gaps."""
     return round(sum(float(gap["duration_s"]) for gap in gaps), 3)
 
 
 def summary(gaps: list[dict[str, Any]], stalled: list[dict[str, Any]], connections: int,
-            measured_s: float) -> dict[str, Any]:
-    """The ``availability`` part of the report section, with its verdict (``pass``/``fail``)."""
-    lost = lost_seconds(gaps)
+            measured_s: float, excused: Sequence[dict[str, Any]] = (),
+            frozen_s: float = 0.0) -> dict[str, Any]:
+    """The ``availability`` part of the report section, with its verdict (``pass``/``fail``);
+    ``excused`` gaps (among ``gaps``) and ``frozen_s`` happened during injected faults and
+    are not counted."""
+    lost = lost_seconds([gap for gap in gaps if gap not in excused])
     stalled_s = round(sum(stall["duration_s"] for stall in stalled), 3)
     total = max(connections * measured_s, 1e-9)
     lost_fraction = round(lost / total, 4)
@@ -59,7 +76,8 @@ def summary(gaps: list[dict[str, Any]], stalled: list[dict[str, Any]], connectio
     failed = lost_fraction > MAX_LOST_FRACTION or stalled_fraction > MAX_LOST_FRACTION
     return {"lost_s": lost, "lost_fraction": lost_fraction, "stalled_s": stalled_s,
             "stalled_fraction": stalled_fraction, "stalls": stalled,
-            "max_lost_fraction": MAX_LOST_FRACTION, "verdict": "fail" if failed else "pass"}
+            "max_lost_fraction": MAX_LOST_FRACTION, "verdict": "fail" if failed else "pass",
+            "during_faults": {"lost_s": lost_seconds(list(excused)), "stalled_s": frozen_s}}
 
 
 def describe(figures: dict[str, Any]) -> str:
@@ -68,10 +86,16 @@ def describe(figures: dict[str, Any]) -> str:
              f"({figures['lost_s']:g}s)",
              f"{figures['stalled_fraction']:.0%} stalled ({figures['stalled_s']:g}s in "
              f"{len(figures['stalls'])} stall(s))"]
+    faults = figures.get("during_faults") or {}
+    if faults.get("lost_s") or faults.get("stalled_s"):
+        parts.append(f"not counted: {faults['lost_s']:g}s lost and {faults['stalled_s']:g}s "
+                     "stalled during injected faults")
     return ", ".join(parts) + f"; more than {figures['max_lost_fraction']:.0%} fails"
 
 
 def of_run(run: LoadRun) -> dict[str, Any]:
     """:func:`summary` of a finished run (call after ``run.close()``)."""
     gaps = [gap for stats in run.workers.values() for gap in stats.gaps]
-    return summary(gaps, stalls(run.intervals, gaps), len(run.plan.order), run.measured_s)
+    excused, frozen_s = during_faults(run.intervals, gaps)
+    return summary(gaps, stalls(run.intervals, gaps), len(run.plan.order), run.measured_s,
+                   excused, frozen_s)

@@ -29,7 +29,13 @@ def interval_line(record: dict[str, Any]) -> str:
             f"qps: {record['qps']:.2f} lat (ms,95%): {_ms(p95)} "
             f"err/s: {record['errors'] / seconds:.2f} "
             f"reconn/s: {record['reconnects'] / seconds:.2f}"
-            + (" (ramp-up)" if record["ramp_up"] else ""))
+            + (" (ramp-up)" if record["ramp_up"] else "") + faults_text(record))
+
+
+def faults_text(record: dict[str, Any]) -> str:
+    """`` [chaos: pause]``: the injected faults active during the interval, or nothing."""
+    return "".join(f" [{fault['source']}: {fault['detail'] or fault['name']}]"
+                   for fault in record.get("faults", ()))
 
 
 def _ms(value: float | None) -> str:
@@ -67,7 +73,8 @@ class LiveLine:
         return (f"load [ {record['t_s']:g}s / {self.total_s:g}s ] thds: {record['threads']} "
                 f"qps: {record['qps']:.0f} tps: {record['tps']:.0f} "
                 f"p95: {_ms(record['p95_ms'])} ms p99: {_ms(record['p99_ms'])} ms "
-                f"errors: {self._errors}" + (" (ramp-up)" if record["ramp_up"] else ""))
+                f"errors: {self._errors}" + (" (ramp-up)" if record["ramp_up"] else "")
+                + faults_text(record))
 
     def interval(self, record: dict[str, Any]) -> None:
         self._errors += record["errors"]

@@ -98,6 +98,7 @@ def summary_lines(data: dict[str, Any], write: Callable[[str], None]) -> None:
     for stall in figures["stalls"]:
         write(f"    stall: no event completed or failed from {stall['at_s']:g}s for "
               f"{stall['duration_s']:g}s (the server did not answer)")
-    if figures["lost_s"] or figures["stalls"]:
+    faults = figures["during_faults"]
+    if figures["lost_s"] or figures["stalls"] or faults["lost_s"] or faults["stalled_s"]:
         verdict = "FAIL" if figures["verdict"] == "fail" else "ok"
         write(f"    availability {verdict}: {availability.describe(figures)}")

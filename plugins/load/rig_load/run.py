@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,10 +55,14 @@ class LoadRun:
     it, or half an interval after its end at the latest.
     """
 
-    def __init__(self, plan: Plan, workload: Workload, progress: Progress) -> None:
+    def __init__(self, plan: Plan, workload: Workload, progress: Progress,
+                 observe: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.plan = plan
         self.workload = workload
         self._progress = progress
+        self._observe = observe
+        self.observer_error: BaseException | None = None
+        """What ``observe`` raised (the first time): the run ends in error once it stopped."""
         self._lock = threading.Lock()
         self._intervals: dict[int, _Interval] = {}
         self._latest: dict[str, int] = {}
@@ -160,6 +165,11 @@ class LoadRun:
                 records.append(interval.record)
                 self._next = index + 1
         for record in records:
+            if self._observe is not None and self.observer_error is None:
+                try:
+                    self._observe(record)
+                except Exception as exc:  # raised again by the last connection to leave
+                    self.observer_error = exc
             self._progress.interval(record)
 
     def _passed_by_all(self, index: int, end: float) -> bool:

@@ -10,10 +10,12 @@ samples.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 import rig
 from rig_load import availability, drivers, progress, schema
-from rig_load.options import DEFAULT_DATABASE, LoadOptions
+from rig_load.options import DEFAULT_DATABASE, PLUGIN, LoadOptions
 from rig_load.plan import Plan, natural_order
 from rig_load.processes import ProcessPool, WorkerSpec, make_jobs
 from rig_load.run import LoadRun, WorkerStats
@@ -34,6 +36,9 @@ RUN: rig.Key[LoadRun] = rig.Key("load.run")
 PREPARED = "load.prepared"
 """The barrier after preparing."""
 START_DELAY_S = 0.01
+WORKLOAD_EVENT = "load.workload"
+"""The timeline period of the load run: from its start (the first connection's, before the
+ramp-up) until the last connection left it."""
 
 RUN_KEY: rig.Key[LoadRun] = rig.Key("load.run")
 STATS_KEY: rig.Key[WorkerStats] = rig.Key("load.worker")
@@ -126,7 +131,9 @@ class WarmingUp:
         log = ctx.log.bind(conn="load", state=RUNNING)
         shown = progress.choose(ctx.terminal, lambda line: log.info(line),
                                 options.ramp_up + options.duration)
-        run = LoadRun(plan, self.workload, shown)
+        run = LoadRun(plan, self.workload, shown, observe=_observer(ctx.config, plan))
+        ctx.config.timeline.add(WORKLOAD_EVENT, source=PLUGIN, kind=rig.EventKind.START,
+                                detail=f"{len(order)} connection(s), {self.workload.name}")
         if pool is not None:
             run.pool = pool
             pool.launch(run)
@@ -147,6 +154,23 @@ class WarmingUp:
                      ", ".join(str(p.pid) for p in pool.processes),
                      time.perf_counter() - began)
         return pool
+
+
+def _observer(config: rig.Config, plan: Plan) -> Callable[[dict[str, Any]], None]:
+    """What is done with each closed interval record before its line is shown: its bounds on
+    the run's timeline and the injected faults that overlapped it are added, and the
+    ``load_interval`` hook is called."""
+    offset = config.timeline.now_s() - time.perf_counter()
+
+    def observe(record: dict[str, Any]) -> None:
+        end_s = plan.t0 + record["t_s"] + offset
+        start_s = end_s - record["seconds"]
+        record["start_s"], record["end_s"] = round(start_s, 3), round(end_s, 3)
+        record["faults"] = [period.as_json() for period in config.timeline.periods(start_s, end_s)
+                            if "fault" in period.data]
+        config.hook.load_interval(record=record, config=config)
+
+    return observe
 
 
 def _tables(options: LoadOptions) -> list[str]:
@@ -235,6 +259,12 @@ class CleaningUp:
         run.finish(ctx.data.get(STATS_KEY) or WorkerStats(ctx.connection_id))
         if last:
             run.close()
+            ctx.config.timeline.add(WORKLOAD_EVENT, source=PLUGIN, kind=rig.EventKind.END)
+            if run.observer_error is not None:
+                error = run.observer_error
+                raise rig.PluginError(f"a load_interval hook raised {type(error).__name__}: "
+                                      f"{error}", hint="fix the plugin that implements it"
+                                      ) from error
             if run.intervals and not ctx.cancelled:
                 figures = availability.of_run(run)
                 ctx.check("load availability", rig.Verdict(figures["verdict"]),
