@@ -3,9 +3,10 @@ faults are injected there, on loopback, without root.
 
 :class:`FaultProxy` listens on a loopback address (a non-loopback one is refused) and opens
 one upstream connection to the server for every client connection it accepts. Faults can be
-set and removed at any moment, from any thread, while traffic flows; each fault replaces the
-previous one of its family (latency, bandwidth, partition), and :meth:`FaultProxy.heal`
-removes them all. What each fault does to a client (a MySQL driver connected to the proxy):
+set and removed at any moment, from any thread, while traffic flows, and apply to every byte
+the proxy reads or passes on after the call returns; each fault replaces the previous one of
+its family (latency, bandwidth, partition), and :meth:`FaultProxy.heal` removes them all.
+What each fault does to a client (a MySQL driver connected to the proxy):
 
 - **Latency** (``set_latency(delay, jitter)``): every chunk of data read from one side is
   held for ``delay ± jitter`` (uniform, optionally seeded) before it is passed on, in both
@@ -48,7 +49,7 @@ active faults with their parameters, for the report.
 
 The proxy is thread-based: one accept thread and, per connection, two pump threads (client to
 server, server to client), all daemon threads named ``rig-chaos-proxy HOST:PORT …``. They wait
-in ``poll`` (with a wake-up socket pair, no busy loops), and :meth:`FaultProxy.stop` closes
+in ``poll`` (POSIX; with a wake-up socket pair, no busy loops), and :meth:`FaultProxy.stop` closes
 everything and joins them within a couple of seconds, stalled connections included. Connection
 ids are 1, 2, … in the order the proxy accepted the connections.
 """
