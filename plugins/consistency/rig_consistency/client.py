@@ -15,6 +15,7 @@ What an outcome means, as Jepsen defines it:
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -36,6 +37,8 @@ ABORT_CODES = frozenset({
     9007,   # TiDB: write conflict
 })
 """Errors that say the transaction was rolled back, when ``COMMIT`` returns them."""
+RECONNECT_PAUSE_S = (0.05, 0.5)
+"""The pause between two failed attempts to open a session: from the first to the longest."""
 
 
 @dataclass(frozen=True)
@@ -70,19 +73,24 @@ class Client:
 
     ``open_session`` opens a session ready for the workload (its database, its isolation
     level), through the run's retry policy and circuit breaker; it raises
-    :class:`rig.ConnectError` when the server cannot be reached, which ends the client.
-    A permanent error that is no abort (a missing table, a refused statement) ends it too,
-    after recording the transaction as ``fail``.
+    :class:`rig.ConnectError` when the server cannot be reached. The client then keeps trying
+    (a server killed and restarted, a partition healed: the history goes on) until it has
+    failed for ``give_up_after_s`` in a row (``--retry-max-time``): that ConnectError ends
+    it (exit 5). A permanent error that is no abort (a missing table, a refused statement)
+    ends it too, after recording the transaction as ``fail``.
     """
 
     def __init__(self, *, open_session: Callable[[], rig.Connection], recorder: Recorder,
                  generator: Generator, transactions: Transactions,
-                 stop: Callable[[], bool]) -> None:
+                 stop: Callable[[], bool], give_up_after_s: float = 0.0,
+                 wait: Callable[[float], object] = time.sleep) -> None:
         self.open_session = open_session
         self.recorder = recorder
         self.generator = generator
         self.transactions = transactions
         self.stop = stop
+        self.give_up_after_s = give_up_after_s
+        self.wait = wait
 
     def run(self) -> None:
         """The client's loop."""
@@ -91,7 +99,9 @@ class Client:
         try:
             while not self.stop():
                 if session is None:
-                    session = self.open_session()
+                    session = self.reconnect()
+                    if session is None:
+                        return
                 mops = self.generator.next()
                 if self.recorder.invoke(process, mops) is None:
                     return
@@ -110,6 +120,23 @@ class Client:
         finally:
             if session is not None:
                 session.close()
+
+    def reconnect(self) -> rig.Connection | None:
+        """A new session, trying again while the server is away (``None``: told to stop)."""
+        failing_since = time.monotonic()
+        pause = RECONNECT_PAUSE_S[0]
+        while True:
+            try:
+                return self.open_session()
+            except (rig.ConnectError, rig.DatabaseError) as exc:
+                away = isinstance(exc, rig.ConnectError) or \
+                    exc.error_class is rig.ErrorClass.RECONNECT  # lost while setting up
+                if not away or time.monotonic() - failing_since >= self.give_up_after_s:
+                    raise
+            if self.stop():
+                return None
+            self.wait(pause)
+            pause = min(pause * 2, RECONNECT_PAUSE_S[1])
 
     def transaction(self, session: rig.Connection, mops: tuple[Mop, ...]) -> Outcome:
         """Run one transaction on ``session``."""

@@ -235,7 +235,12 @@ class Run:
     def _client(ctx: rig.Context, run: ConsistencyRun, errors: list[BaseException]) -> None:
         def open_session() -> rig.Connection:
             session = ctx.open_connection(database=run.database)
-            session.execute(f"SET SESSION TRANSACTION ISOLATION LEVEL {_sql_level(run.level)}")
+            try:
+                session.execute(
+                    f"SET SESSION TRANSACTION ISOLATION LEVEL {_sql_level(run.level)}")
+            except rig.DatabaseError:
+                session.close()
+                raise
             return session
 
         def stop() -> bool:
@@ -245,7 +250,8 @@ class Run:
         transactions = Transactions(run.options.workload, run.options.tables, run.begin)
         try:
             Client(open_session=open_session, recorder=run.recorder, generator=run.generator,
-                   transactions=transactions, stop=stop).run()
+                   transactions=transactions, stop=stop, wait=ctx.wait,
+                   give_up_after_s=float(ctx.config.getoption("retry_max_time"))).run()
         except Exception as exc:  # raised by the state once every client has stopped
             errors.append(exc)
 

@@ -130,8 +130,8 @@ def test_a_server_lost_mid_run_is_exit_5_and_the_history_is_saved_with_unknowns(
     path = tmp_path / "history.jsonl"
     run = FaultRun(alive, tmp_path, "consistency", "--isolation-level", "serializable",
                    "--duration", "60", "--consistency-save-history", str(path),
-                   "--retry-max-time", "1")
-    run.wait_log("consistency: ", count=2)  # c1's progress lines: transactions are running
+                   "--retry-max-time", "1", "--consistency-database", "rig_consistency_lost")
+    run.wait_log(" transactions, ")  # c1's progress line: transactions are running
     alive.kill()
     result = run.result()
 
@@ -144,6 +144,28 @@ def test_a_server_lost_mid_run_is_exit_5_and_the_history_is_saved_with_unknowns(
     completed = sum(op["type"] != "invoke" for op in ops)
     assert invoked == completed  # every transaction in flight got an outcome
     assert result.section("consistency")["transactions"]["invoked"] == invoked
+
+
+def test_a_server_killed_and_restarted_mid_run_is_survived_and_the_history_stays_valid(
+        alive: rig.Sandbox, tmp_path: Path) -> None:
+    path = tmp_path / "history.jsonl"
+    run = FaultRun(alive, tmp_path, "consistency", "--isolation-level", "serializable",
+                   "--duration", "8", "--consistency-save-history", str(path),
+                   "--consistency-database", "rig_consistency_restarted")
+    run.wait_log(" transactions, ")  # c1's progress line: transactions are running
+    alive.kill()
+    alive.revive()
+    result = run.result()
+
+    assert result.exit_code == 0, result.output
+    section = result.section("consistency")
+    assert section["result"]["valid"] is True
+    ops = [json.loads(text) for text in path.read_text().splitlines()]
+    lost = next(op["index"] for op in ops if op.get("error") and
+                op["error"].split()[0] in ("2006", "2013"))
+    assert any(op["type"] == "ok" and op["index"] > lost for op in ops)  # went on after it
+    unknown = sum(op["type"] == "info" for op in ops)
+    assert section["transactions"]["info"] == unknown  # counted, and checked as unknown
 
 
 @pytest.mark.parametrize(("args", "message"), [
