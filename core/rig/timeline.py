@@ -97,6 +97,11 @@ class Timeline:
             self.add(name, source=source, connection=connection, kind=EventKind.END,
                      detail=detail, data=data)
 
+    def now_s(self) -> float:
+        """Seconds since the run began, as events count them (to place a measurement on the
+        timeline's axis)."""
+        return self._clock() - self._began
+
     @property
     def events(self) -> list[TimelineEvent]:
         """Every event so far (a copy)."""

@@ -126,7 +126,9 @@ class WarmingUp:
         log = ctx.log.bind(conn="load", state=RUNNING)
         shown = progress.choose(ctx.terminal, lambda line: log.info(line),
                                 options.ramp_up + options.duration)
-        run = LoadRun(plan, self.workload, shown)
+        config = ctx.config
+        t0_at_s = config.timeline.now_s() + (plan.t0 - time.perf_counter())
+        run = LoadRun(plan, self.workload, progress.Live(shown, config), t0_at_s=t0_at_s)
         if pool is not None:
             run.pool = pool
             pool.launch(run)
