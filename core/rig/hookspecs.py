@@ -303,7 +303,7 @@ def rig_html_section(result: RunResult, config: Config) -> HtmlSection | None:
 @hookspec
 def rig_live_sample(source: str, name: str, data: Mapping[str, Any], config: Config) -> None:
     """Observe a measurement while the run goes (what live displays such as ``--dashboard``
-    draw): a load interval, a job's progress.
+    draw): a load interval record.
 
     :param source: the plugin that measured it (``load``).
     :param name: what it is (``interval``, ``job``); one series per ``(source, name)``.
@@ -315,5 +315,5 @@ def rig_live_sample(source: str, name: str, data: Mapping[str, Any], config: Con
     (``config.hook.rig_live_sample(source=..., name=..., data=..., config=config)``); keep
     implementations quick and let them not raise: what they raise propagates to the measuring
     code. The built-in ``dashboard`` plugin implements it; the load plugin calls it for every
-    interval record and job_monitor for every progress sample.
+    interval record.
     """

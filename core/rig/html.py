@@ -37,10 +37,10 @@ class Markup(str):
     escaped by the caller). Any other ``str`` is escaped when inserted."""
 
     def __add__(self, other: str) -> Markup:
-        return Markup(str.__add__(self, to_html(other)))
+        return Markup(str.__add__(self, str(to_html(other))))
 
     def __radd__(self, other: str) -> Markup:
-        return Markup(to_html(other) + str(self))
+        return Markup(str(to_html(other)) + str(self))
 
 
 def escape(value: object) -> Markup:
@@ -51,14 +51,14 @@ def escape(value: object) -> Markup:
     return Markup(_html.escape("" if value is None else str(value), quote=True))
 
 
-def to_html(value: object) -> str:
+def to_html(value: object) -> Markup:
     """``value`` as it goes into a page: :class:`Markup` as it is, anything else escaped."""
-    return str(value) if isinstance(value, Markup) else str(escape(value))
+    return value if isinstance(value, Markup) else escape(value)
 
 
 def join(parts: Iterable[object], sep: str = "") -> Markup:
     """Fragments joined; each escaped unless it is :class:`Markup`."""
-    return Markup(to_html(sep).join(to_html(part) for part in parts))
+    return Markup(str(to_html(sep)).join(str(to_html(part)) for part in parts))
 
 
 def tag(name: str, body: object = "", **attrs: object) -> Markup:

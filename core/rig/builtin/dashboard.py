@@ -149,7 +149,8 @@ source.onerror = () => { if (source.readyState === EventSource.CLOSED) return;
 def page() -> str:
     """The dashboard page (the updates fill it in)."""
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<title>rig dashboard</title><style>" + html.STYLE + "</style></head><body>"
+            "<title>rig dashboard</title><link rel=\"icon\" href=\"data:,\"><style>"
+            + html.STYLE + "</style></head><body>"
             "<h1>rig dashboard</h1><p>State: <span id=\"state\"><span id=\"phase\">"
             "connecting</span></span> · elapsed <span id=\"elapsed\">-</span> · samples "
             "<span id=\"samples\">0</span></p><div id=\"plots\"></div><h2>Latest</h2>"
