@@ -68,6 +68,8 @@ _EXPORTS = {
     "ConnectError": "rig.errors",
     "Secret": "rig.secret",
     "run": "rig.cli",
+    "html": "rig",
+    "HtmlSection": "rig.html",
 }
 
 __all__ = [
@@ -93,6 +95,7 @@ __all__ = [
     "Features",
     "Flavor",
     "Handler",
+    "HtmlSection",
     "Invocation",
     "Key",
     "Metrics",
@@ -121,6 +124,7 @@ __all__ = [
     "classify",
     "hookimpl",
     "hookspec",
+    "html",
     "percentile",
     "quote_identifier",
     "run",
@@ -143,7 +147,7 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from rig import types
+    from rig import html, types
     from rig.cli import run
     from rig.config.config import Config
     from rig.config.parser import OptionGroup, OptionParser
@@ -169,6 +173,7 @@ if TYPE_CHECKING:
     from rig.engine.states import Handler, StateRegistry
     from rig.errors import ConfigError, ConnectError, ExitCode, PluginError, RigError, UsageError
     from rig.hookspecs import hookimpl, hookspec
+    from rig.html import HtmlSection
     from rig.secret import Secret
     from rig.subcommands import ArgumentParser, CommandRegistry, Invocation
     from rig.terminal import Terminal

@@ -23,7 +23,8 @@ exit 3 and one line naming the plugin and the hook (exit 4 or 5 when the excepti
 Order of a run: ``rig_addhooks`` → ``rig_addoption`` → (``rig_register_commands``) →
 ``rig_configure`` → ``rig_register_states`` → for every transition of every connection
 ``rig_state_enter`` / ``rig_state_exit``, and ``rig_timeline_event`` for every timeline event →
-``rig_report`` → ``rig_write_report`` (the terminal reporter calls ``rig_terminal_summary``) →
+``rig_report`` → ``rig_write_report`` (the terminal reporter calls ``rig_terminal_summary``,
+``report_html`` calls ``rig_html_section``) →
 ``rig_unconfigure``.
 
 ``rig_addhooks``, ``rig_addoption`` and ``rig_register_commands`` reach every loaded plugin (so
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from rig.engine.context import Context
     from rig.engine.results import RunResult, StateOutcome
     from rig.engine.states import StateRegistry
+    from rig.html import HtmlSection
     from rig.subcommands import CommandRegistry
     from rig.terminal import Terminal
     from rig.timeline import TimelineEvent
@@ -262,4 +264,56 @@ def rig_unconfigure(config: Config) -> None:
 
     Per plugin, at the very end, after the reports are written, also after a failure or Ctrl-C.
     A plugin that raises fails alone (the others still release theirs) and the run exits 3.
+    """
+
+
+@hookspec
+def rig_html_section(result: RunResult, config: Config) -> HtmlSection | None:
+    """Contribute this plugin's section to the HTML report (``--report-html``).
+
+    :param result: the :class:`rig.RunResult`, with every plugin's JSON section in
+        ``result.sections`` (read your own there: ``result.sections.get("acme")``).
+    :param config: the run's :class:`rig.Config`.
+    :returns: a :class:`rig.HtmlSection` (a title, an HTML fragment, optional JSON data), or
+        ``None`` for no section. Build the fragment with :mod:`rig.html` — ``line_chart``
+        (time plots as inline SVG, shading the timeline's periods), ``table``, ``details``,
+        ``tag`` and ``escape`` — so that whatever came from a server or a user is escaped.
+        A plugin that gives no HTML section but a JSON one gets its JSON shown instead.
+
+    Per plugin, in ``--plugin`` order, by the built-in ``report_html`` reporter, after
+    ``rig_report``; also after a failure or an interrupt (then with what ran). An exception or
+    a result of the wrong type costs that plugin's section only (the page says so in its place)
+    and exits 3 naming the plugin and the hook.
+
+    Example::
+
+        @rig.hookimpl
+        def rig_html_section(result, config):
+            data = result.sections.get("acme")
+            if not data:
+                return None
+            chart = rig.html.line_chart(
+                {"rows/s": [(p["t_s"], p["rows_per_s"]) for p in data["samples"]]},
+                title="Rows per second", periods=rig.html.periods(result.timeline))
+            return rig.HtmlSection("acme", chart + rig.html.table(
+                ["table", "rows"], [[t["name"], t["rows"]] for t in data["tables"]]))
+    """
+
+
+@hookspec
+def rig_live_sample(source: str, name: str, data: Mapping[str, Any], config: Config) -> None:
+    """Observe a measurement while the run goes (what live displays such as ``--dashboard``
+    draw): a load interval record.
+
+    :param source: the plugin that measured it (``load``).
+    :param name: what it is (``interval``, ``job``); one series per ``(source, name)``.
+    :param data: JSON types only; ``at_s`` (seconds since the run began, as timeline events
+        count them — ``config.timeline.now_s()``) places it in time.
+    :param config: the run's :class:`rig.Config`.
+
+    Called by the plugin that measures, one call, from its own thread
+    (``config.hook.rig_live_sample(source=..., name=..., data=..., config=config)``); keep
+    implementations quick and let them not raise: what they raise propagates to the measuring
+    code. The built-in ``dashboard`` plugin implements it; the load plugin calls it for every
+    interval record.
     """

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -70,12 +70,37 @@ class TimelinePeriod:
     data: Mapping[str, Any]
     """The ``start`` event's data."""
 
+    @property
+    def fault(self) -> str | None:
+        """The fault the period injected (its data's ``fault``, as the chaos plugin sets it),
+        or ``None`` for another period (a phase, a workload)."""
+        fault = self.data.get("fault")
+        return None if fault is None else str(fault)
+
     def as_json(self) -> dict[str, Any]:
         """The period for a report."""
         return {"name": self.name, "source": self.source, "connection": self.connection,
                 "start_s": round(self.start_s, 3),
                 "end_s": None if self.end_s is None else round(self.end_s, 3),
                 "detail": self.detail, "data": dict(self.data)}
+
+
+def pair(events: Iterable[TimelineEvent]) -> list[TimelinePeriod]:
+    """The periods among ``events``: each ``start`` paired with the next ``end`` of the same
+    name, source and connection (one never ended has ``end_s=None``), in the order they
+    began."""
+    found: list[TimelinePeriod] = []
+    opened: dict[tuple[str, str, str | None], list[int]] = {}
+    for event in events:
+        key = (event.name, event.source, event.connection)
+        if event.kind is EventKind.START:
+            opened.setdefault(key, []).append(len(found))
+            found.append(TimelinePeriod(event.name, event.source, event.connection,
+                                        event.at_s, None, event.detail, event.data))
+        elif event.kind is EventKind.END and opened.get(key):
+            index = opened[key].pop(0)
+            found[index] = replace(found[index], end_s=event.at_s)
+    return found
 
 
 class Timeline:
@@ -129,19 +154,8 @@ class Timeline:
     def periods(self, start_s: float = 0.0, end_s: float | None = None) -> list[TimelinePeriod]:
         """The periods (``start`` events paired with their ``end``) that overlap
         ``[start_s, end_s]`` (``end_s``: now), open ones included, in the order they began."""
-        found: list[TimelinePeriod] = []
-        opened: dict[tuple[str, str, str | None], list[int]] = {}
-        for event in self.events:
-            key = (event.name, event.source, event.connection)
-            if event.kind is EventKind.START:
-                opened.setdefault(key, []).append(len(found))
-                found.append(TimelinePeriod(event.name, event.source, event.connection,
-                                            event.at_s, None, event.detail, event.data))
-            elif event.kind is EventKind.END and opened.get(key):
-                index = opened[key].pop(0)
-                found[index] = replace(found[index], end_s=event.at_s)
         until = self.now_s() if end_s is None else end_s
-        return [period for period in found if period.start_s <= until
+        return [period for period in pair(self.events) if period.start_s <= until
                 and (period.end_s is None or period.end_s >= start_s)]
 
     def active(self) -> list[TimelinePeriod]:

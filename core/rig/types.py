@@ -215,3 +215,23 @@ def _float(text: str) -> float:
     if abs(value) > MAX_FLOAT:
         raise ValueError(f"must be at most {MAX_FLOAT:.0f}")
     return value
+
+
+def listen_address(text: str) -> tuple[str, int]:
+    """``[HOST:]PORT`` to listen on (host ``127.0.0.1`` when left out; ``[::1]:PORT`` for an
+    IPv6 address; port 0 picks a free one)."""
+    value = text.strip()
+    host, sep, port_text = value.rpartition(":")
+    if not sep:
+        host, port_text = "127.0.0.1", value
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host or any(c.isspace() for c in host) or ("[" in host or "]" in host):
+        raise ValueError("give [HOST:]PORT, e.g. 127.0.0.1:8765 or 8765")
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ValueError("give [HOST:]PORT with a port number, e.g. 127.0.0.1:8765") from None
+    if not 0 <= port <= 65535:
+        raise ValueError("the port must be from 0 to 65535")
+    return host, port

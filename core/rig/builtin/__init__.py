@@ -6,6 +6,8 @@ BUILTINS: tuple[tuple[str, str], ...] = (
     ("common", "rig.builtin.common"),
     ("report_json", "rig.builtin.report_json"),
     ("junit_xml", "rig.builtin.junit_xml"),
+    ("report_html", "rig.builtin.report_html"),
+    ("dashboard", "rig.builtin.dashboard"),
     ("terminal", "rig.builtin.terminal"),
 )
 """``(name, module)`` of each built-in plugin, in registration order."""

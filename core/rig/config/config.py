@@ -120,9 +120,9 @@ class Config:
         """Every option of the run, by dest."""
         return dict(self._parser.options)
 
-    def effective_lines(self) -> list[str]:
-        """``name = value  # source`` for every setting, secrets as ``***``."""
-        lines = []
+    def effective_settings(self) -> list[tuple[str, str, str, str]]:
+        """``(name, value, source, plugin)`` for every setting, by name; secrets as ``***``."""
+        rows = []
         settings = [(dest, info) for dest, info in self._parser.options.items() if info.setting]
         for dest, info in sorted(settings, key=lambda item: item[1].name):
             value = getattr(self.option, dest, None)
@@ -130,8 +130,13 @@ class Config:
                 shown = MASK if value else "(none)"
             else:
                 shown = _format_value(value)
-            lines.append(f"{info.name} = {shown}  # {self.source(dest)}")
-        return lines
+            rows.append((info.name, shown, self.source(dest), info.owner))
+        return rows
+
+    def effective_lines(self) -> list[str]:
+        """``name = value  # source`` for every setting, secrets as ``***``."""
+        return [f"{name} = {shown}  # {source}"
+                for name, shown, source, _owner in self.effective_settings()]
 
 
 def _format_value(value: Any) -> str:

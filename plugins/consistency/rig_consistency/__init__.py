@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import rig
-from rig_consistency import command, options
+from rig_consistency import command, html_section, options
 from rig_consistency.workflow import RUNS, Check, CleanUp, ConsistencyRun, Prepare, Run
 
 __version__ = "0.2.0"
@@ -66,6 +66,11 @@ def rig_report(result: rig.RunResult) -> dict[str, Any] | None:
     if not runs:
         return None
     return runs[0].section() if len(runs) == 1 else {"runs": [run.section() for run in runs]}
+
+
+@rig.hookimpl
+def rig_html_section(result: rig.RunResult) -> rig.HtmlSection | None:
+    return html_section.html_section(_runs(result))
 
 
 @rig.hookimpl

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import rig
-from rig_isolation import profile
+from rig_isolation import html_section, profile
 from rig_isolation.catalog import TEST_IDS
 from rig_isolation.matrix import render
 from rig_isolation.workflow import RUN, CleanUp, IsolationRun, Judge, Prepare, TestIsolation
@@ -113,6 +113,11 @@ def rig_report(result: rig.RunResult) -> dict[str, Any] | None:
     if len(runs) > 1:
         section["connections"] = {conn_id: run.section() for conn_id, run in runs}
     return section
+
+
+@rig.hookimpl
+def rig_html_section(result: rig.RunResult) -> rig.HtmlSection | None:
+    return html_section.html_section(result)
 
 
 @rig.hookimpl

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import rig
+from rig_job_monitor import html_section
 from rig_job_monitor.display import SUMMARY_COLUMNS, LiveBoard, summary_rows, table
 from rig_job_monitor.handlers import (
     BOARD,
@@ -104,6 +105,11 @@ def rig_report(result: rig.RunResult) -> dict[str, Any]:
             section.pop("jobs")
             connections[conn.id] = section
     return {"jobs": _jobs(result), "connections": connections}
+
+
+@rig.hookimpl
+def rig_html_section(result: rig.RunResult) -> rig.HtmlSection | None:
+    return html_section.html_section(result)
 
 
 @rig.hookimpl

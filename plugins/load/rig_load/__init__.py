@@ -14,7 +14,7 @@ from typing import Any
 import pluggy
 
 import rig
-from rig_load import hookspecs, options, report, states
+from rig_load import hookspecs, html_section, options, report, states
 from rig_load.workloads import BUILTIN, Tables, Workload
 
 __version__ = "0.2.0"
@@ -60,6 +60,11 @@ def rig_register_states(registry: rig.StateRegistry, config: rig.Config) -> None
 @rig.hookimpl
 def rig_report(result: rig.RunResult, config: rig.Config) -> dict[str, Any]:
     return report.section(result, options.LoadOptions.from_config(config))
+
+
+@rig.hookimpl
+def rig_html_section(result: rig.RunResult) -> rig.HtmlSection | None:
+    return html_section.html_section(result)
 
 
 @rig.hookimpl

@@ -41,6 +41,10 @@ class LatencyHistogram:
         """The latency at ``percent`` (0..100), in milliseconds."""
         return float(self._hdr.get_value_at_percentile(percent)) / 1000.0
 
+    def max_ms(self) -> float:
+        """The largest latency recorded, in milliseconds (0 when empty)."""
+        return float(self._hdr.get_max_value()) / 1000.0
+
     def summary_ms(self) -> dict[str, Any]:
         """``count``, ``min``, ``p50``, ``p95``, ``p99``, ``max`` and ``mean`` in milliseconds;
         only ``count`` when empty."""

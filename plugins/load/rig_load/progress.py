@@ -93,3 +93,20 @@ def choose(terminal: rig.Terminal, log: Callable[[str], None], total_s: float) -
     """The live line when the run's terminal can show one; interval lines on the log
     otherwise."""
     return LiveLine(terminal, log, total_s) if terminal.can_live else IntervalLines(log)
+
+
+class Live:
+    """Shows each interval through ``shown`` and hands it to live displays (the
+    ``rig_live_sample`` hook: ``source="load"``, ``name="interval"``)."""
+
+    def __init__(self, shown: Progress, config: rig.Config) -> None:
+        self.shown = shown
+        self.config = config
+
+    def interval(self, record: dict[str, Any]) -> None:
+        self.shown.interval(record)
+        self.config.hook.rig_live_sample(source="load", name="interval", data=dict(record),
+                                         config=self.config)
+
+    def close(self) -> None:
+        self.shown.close()

@@ -55,9 +55,12 @@ class LoadRun:
     it, or half an interval after its end at the latest.
     """
 
-    def __init__(self, plan: Plan, workload: Workload, progress: Progress,
-                 observe: Callable[[dict[str, Any]], None] | None = None) -> None:
+    def __init__(self, plan: Plan, workload: Workload, progress: Progress, *,
+                 observe: Callable[[dict[str, Any]], None] | None = None,
+                 t0_at_s: float = 0.0) -> None:
         self.plan = plan
+        self.t0_at_s = t0_at_s
+        """Where ``plan.t0`` falls on the run's timeline (seconds since the run began)."""
         self.workload = workload
         self._progress = progress
         self._observe = observe
@@ -188,6 +191,7 @@ class LoadRun:
         record = interval.record if interval.record is not None else {}
         record.update({
             "t_s": round(end - self.plan.t0, 3),
+            "at_s": round(end - self.plan.t0 + self.t0_at_s, 3),
             "seconds": round(seconds, 3),
             "threads": threads,
             "events": events,
@@ -195,7 +199,9 @@ class LoadRun:
             "qps": round(events * self.workload.queries_per_event / seconds, 2),
             **{f"p{p}_ms": record.get(f"p{p}_ms") if interval.histogram is None
                else round(interval.histogram.percentile_ms(float(p)), 3) if events else None
-               for p in (95, 99)},
+               for p in (50, 95, 99)},
+            "max_ms": record.get("max_ms") if interval.histogram is None
+            else round(interval.histogram.max_ms(), 3) if events else None,
             "errors": interval.errors,
             "reconnects": interval.reconnects,
             "ramp_up": index < 0,

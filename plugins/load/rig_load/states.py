@@ -131,9 +131,12 @@ class WarmingUp:
         log = ctx.log.bind(conn="load", state=RUNNING)
         shown = progress.choose(ctx.terminal, lambda line: log.info(line),
                                 options.ramp_up + options.duration)
-        run = LoadRun(plan, self.workload, shown, observe=_observer(ctx.config, plan))
-        ctx.config.timeline.add(WORKLOAD_EVENT, source=PLUGIN, kind=rig.EventKind.START,
-                                detail=f"{len(order)} connection(s), {self.workload.name}")
+        config = ctx.config
+        t0_at_s = config.timeline.now_s() + (plan.t0 - time.perf_counter())
+        run = LoadRun(plan, self.workload, progress.Live(shown, config),
+                      observe=_observer(config, plan), t0_at_s=t0_at_s)
+        config.timeline.add(WORKLOAD_EVENT, source=PLUGIN, kind=rig.EventKind.START,
+                            detail=f"{len(order)} connection(s), {self.workload.name}")
         if pool is not None:
             run.pool = pool
             pool.launch(run)
@@ -167,7 +170,7 @@ def _observer(config: rig.Config, plan: Plan) -> Callable[[dict[str, Any]], None
         start_s = end_s - record["seconds"]
         record["start_s"], record["end_s"] = round(start_s, 3), round(end_s, 3)
         record["faults"] = [period.as_json() for period in config.timeline.periods(start_s, end_s)
-                            if "fault" in period.data]
+                            if period.fault is not None]
         config.hook.load_interval(record=record, config=config)
 
     return observe
