@@ -127,7 +127,10 @@ class ChaosRun:
                 else round(self.nemesis.origin_s, 3),
                 "max_recovery_s": self.max_recovery_s, "faults": self.judged or [],
                 "probe": probe.summary(self.probe.snapshot()),
-                "proxy": None if self.proxy is None else self.proxy.stats()}
+                "proxy": None if self.proxy is None else {
+                    "listen": self.proxy.address,
+                    "server": f"{self.proxy.upstream_host}:{self.proxy.upstream_port}",
+                    "port": self.proxy.port, **self.proxy.stats()}}
 
     def summary_lines(self, write: Callable[[str], None], terminal: rig.Terminal) -> None:
         """The console summary: the schedule, then one line per fault."""
