@@ -67,7 +67,47 @@ def test_a_plugin_finds_the_sandbox_in_the_stash_and_reroutes_connections(
     assert isinstance(seen["sandbox"], rig.Sandbox)
     assert relayed, "no connection went through the relay"
     assert run.report is not None
-    assert run.report["connections"][0]["port"] == relay_port
+    box = seen["sandbox"]
+    assert relay_port != box.port
+    assert run.report["connections"][0]["port"] == box.port  # the server, not the relay
+    assert str(relay_port) not in run.output
+
+
+def test_through_a_reroute_error_lines_name_the_server_not_the_proxy(
+        rig_runner: RigRunner) -> None:
+    """A relay that hangs up at once: the one error line and the report name the server the
+    user gave (``--host``), never the relay's address."""
+    relay = socket.create_server(("127.0.0.1", 0))
+    relay_port = relay.getsockname()[1]
+    dead = socket.create_server(("127.0.0.1", 0))  # a port nothing else takes meanwhile
+    server_port = dead.getsockname()[1]
+
+    def hang_up() -> None:
+        while True:
+            try:
+                client, _ = relay.accept()
+            except OSError:
+                return
+            client.close()
+
+    def configure(config: rig.Config) -> None:
+        threading.Thread(target=hang_up, daemon=True).start()
+        config.reroute("127.0.0.1", server_port, "127.0.0.1", relay_port)
+
+    plugin = make_plugin(rig_configure=configure)
+    try:
+        run = rig_runner.run("--host", f"127.0.0.1:{server_port}", "--user", "root",
+                             "--retry-attempts", "1", "--plugin", "via",
+                             plugins=[("via", plugin)])
+    finally:
+        relay.close()
+        dead.close()
+    assert run.exit_code == 5, run.output
+    errors = [line for line in run.output.splitlines() if line.startswith("rig: error:")]
+    assert errors and all(f"127.0.0.1:{server_port}" in line for line in errors), run.output
+    assert str(relay_port) not in run.output
+    assert run.report is not None
+    assert run.report["connections"][0]["port"] == server_port
 
 
 def _pump(source: socket.socket, target: socket.socket) -> None:

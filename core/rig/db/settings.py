@@ -85,8 +85,17 @@ class ConnectionSettings:
     connect_timeout: float = 10.0
     ssl_mode: SslMode = SslMode.PREFERRED
     ssl_ca: str | None = None
+    server: HostPort | None = None
+    """The server, when ``host``/``port`` are a proxy in front of it (``config.reroute``);
+    ``None``: ``host``/``port`` are the server. Connections dial ``host``/``port``; messages,
+    reports and breakers name the server."""
+
+    @property
+    def target(self) -> HostPort:
+        """The server these settings reach, through a proxy or not."""
+        return self.server or HostPort(self.host, self.port)
 
     @property
     def address(self) -> str:
-        """``host:port``, for messages and breakers."""
-        return str(HostPort(self.host, self.port))
+        """The server's ``host:port`` (not a proxy's), for messages and breakers."""
+        return str(self.target)

@@ -16,7 +16,7 @@ from rig import interrupts
 from rig.config.config import Config
 from rig.db.connection import Connector
 from rig.db.scratch import Scratch
-from rig.db.settings import DEFAULT_PORT, ConnectionSettings
+from rig.db.settings import DEFAULT_PORT, ConnectionSettings, HostPort
 from rig.engine.context import Context
 from rig.engine.machine import Observers, StateMachine
 from rig.engine.results import Check, ConnectionResult, RunErrorInfo, RunResult
@@ -64,7 +64,8 @@ class Coordinator:
         threads = []
         for number, settings in enumerate(self.targets, start=1):
             connection_id = f"c{number}"
-            conn_result = ConnectionResult(connection_id, settings.host, settings.port,
+            server = settings.target
+            conn_result = ConnectionResult(connection_id, server.host, server.port or 0,
                                            settings.user)
             self.result.connections.append(conn_result)
             ctx = Context(
@@ -130,6 +131,8 @@ def connection_targets(config: Config) -> list[ConnectionSettings]:
         settings = ConnectionSettings(
             host=dial_host,
             port=dial_port,
+            server=None if (dial_host, dial_port) == (host.host, host.port or port)
+            else HostPort(host.host, host.port or port),
             user=config.getoption("user"),
             password=config.getoption("password"),
             database=config.getoption("database"),

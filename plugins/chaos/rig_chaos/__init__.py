@@ -15,7 +15,7 @@ from typing import Any
 
 import rig
 from rig_chaos import options
-from rig_chaos.chaosrun import RUN, ChaosRun, Judging
+from rig_chaos.chaosrun import FINISHED, RUN, ChaosRun, Judging
 
 __version__ = "0.2.0"
 
@@ -37,6 +37,20 @@ def rig_timeline_event(event: rig.TimelineEvent, config: rig.Config) -> None:
     if run is not None and event.kind is rig.EventKind.START \
             and event.source not in (options.PLUGIN, "rig"):
         run.begin()
+
+
+@rig.hookimpl
+def rig_state_enter(ctx: rig.Context, state: str) -> None:
+    """Watch for an interrupt; once every connection has finished, undo every fault: the
+    scratch data is dropped next, through the proxy, and must not meet a partition."""
+    run = ctx.config.stash.get(RUN)
+    if run is None:
+        return
+    run.watch(ctx)
+    if state in rig.states.TERMINAL_STATES:
+        finished = ctx.shared.update(FINISHED, lambda count: (count or 0) + 1)
+        if finished >= ctx.shared.parties:
+            run.nemesis.stop()
 
 
 @rig.hookimpl(optionalhook=True)

@@ -12,9 +12,12 @@ import rig
 from rig_chaos import options, probe, verdict
 from rig_chaos.faults import Means
 from rig_chaos.nemesis import Nemesis
+from rig_chaos.proxy import FaultProxy
 from rig_chaos.schedule import FaultSpec
 
 RUN: rig.Key[ChaosRun] = rig.Key("chaos.run")
+FINISHED: rig.Key[int] = rig.Key("chaos.finished")
+"""Shared: how many connections reached ``completed`` or ``error``."""
 JUDGE: rig.Key[str] = rig.Key("chaos.judge")
 """Shared: the connection that judges the faults (the first to reach ``chaos_judging``)."""
 RECOVERY_GRACE_S = 1.0
@@ -29,33 +32,53 @@ class ChaosRun:
     nemesis: Nemesis
     probe: probe.Probe
     max_recovery_s: float
-    proxy: Any = None
+    proxy: FaultProxy | None = None
     intervals: list[dict[str, Any]] = field(default_factory=list)
     """load's interval records (``load_interval``), when load runs."""
     judged: list[dict[str, Any]] | None = None
     _finished: bool = False
+    _watching: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def configure(cls, config: rig.Config) -> ChaosRun:
         """Read the options, refuse what chaos may not do, prepare (but do not start) the
-        nemesis and the probe."""
+        nemesis and the probe; with a network fault in the schedule, start the fault proxy in
+        front of the run's server and reroute the run's connections through it."""
         faults, seed = options.schedule(config)
         target = options.target(config, faults)
-        if options.needs_proxy(faults):
-            raise rig.UsageError("network faults need the chaos proxy, which this version "
-                                 "of rig-plugin-chaos does not have yet",
-                                 hint="use the process faults (kill, restart, pause) or cpu")
-        host = config.getoption("host")[0]
-        dial_host, dial_port = config.route(host.host, host.port or config.getoption("port"))
-        settings = rig.ConnectionSettings(
+        hosts = config.getoption("host")
+        if options.needs_proxy(faults) and len(hosts) != 1:
+            raise rig.UsageError(f"network faults act on one server, but --host names "
+                                 f"{len(hosts)}", hint="give one --host, or use --sandbox")
+        host = hosts[0]
+        server = (host.host, host.port or config.getoption("port"))
+        proxy = FaultProxy(*server) if options.needs_proxy(faults) else None
+        nemesis = Nemesis(faults, Means(target, proxy, seed), config.timeline)
+        run = cls(faults, seed, nemesis, probe.Probe(config.timeline),
+                  config.getoption("chaos_max_recovery"), proxy)
+        if proxy is not None:
+            try:
+                proxy.start()
+            except OSError as exc:
+                raise rig.PluginError(f"could not start the chaos proxy on 127.0.0.1: {exc}",
+                                      hint="free a local port, or drop the network faults"
+                                      ) from None
+            config.reroute(*server, proxy.host, proxy.port)
+        dial_host, dial_port = config.route(*server)
+        run.probe.settings = rig.ConnectionSettings(
             host=dial_host, port=dial_port, user=config.getoption("user"),
             password=config.getoption("password"),
             connect_timeout=min(probe.CONNECT_TIMEOUT_S, config.getoption("connect_timeout")),
             ssl_mode=config.getoption("ssl_mode"), ssl_ca=config.getoption("ssl_ca"))
-        nemesis = Nemesis(faults, Means(target, None), config.timeline)
-        return cls(faults, seed, nemesis, probe.Probe(settings, config.timeline),
-                   config.getoption("chaos_max_recovery"))
+        return run
+
+    def watch(self, ctx: rig.Context) -> None:
+        """A connection of the run: an interrupt (Ctrl-C, SIGTERM) undoes every fault at once,
+        before the connections' cleanup, which goes through the proxy."""
+        if not self._watching:
+            self._watching = True
+            self.nemesis.watch(lambda: ctx.cancelled)
 
     def begin(self) -> None:
         """The workload began: start the clock and the probe (once)."""
@@ -104,7 +127,10 @@ class ChaosRun:
                 else round(self.nemesis.origin_s, 3),
                 "max_recovery_s": self.max_recovery_s, "faults": self.judged or [],
                 "probe": probe.summary(self.probe.snapshot()),
-                "proxy": None if self.proxy is None else self.proxy.stats()}
+                "proxy": None if self.proxy is None else {
+                    "listen": self.proxy.address,
+                    "server": f"{self.proxy.upstream_host}:{self.proxy.upstream_port}",
+                    "port": self.proxy.port, **self.proxy.stats()}}
 
     def summary_lines(self, write: Callable[[str], None], terminal: rig.Terminal) -> None:
         """The console summary: the schedule, then one line per fault."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import rig
+from rig_chaos.proxy import FaultProxy
 from rig_chaos.schedule import FaultSpec
 from rig_chaos.target import ServerTarget
 
@@ -56,10 +57,12 @@ class CpuPressure:
 @dataclass
 class Means:
     """What faults act through: the server process (``None``: no process faults), the fault
-    proxy (``None``: no network faults)."""
+    proxy (``None``: no network faults), and the seed a partial partition draws its
+    connections from (``None``: drawn anew)."""
 
     target: ServerTarget | None
-    proxy: Any | None
+    proxy: FaultProxy | None
+    seed: int | None = None
 
 
 Undo = Callable[[], None]
@@ -69,9 +72,11 @@ def _nothing() -> None:
     """An instant fault has nothing to undo."""
 
 
-def inject(spec: FaultSpec, means: Means) -> Undo:
+def inject(spec: FaultSpec, means: Means, applied: dict[str, Any] | None = None) -> Undo:
     """Inject ``spec`` now and return what undoes it (called at its end, or at once on stop).
-    ``kill`` without a duration and ``restart`` are over when this returns."""
+    ``kill`` without a duration and ``restart`` are over when this returns. What a network
+    fault did at once (the connections it reset or cut off, of how many open) goes into
+    ``applied``."""
     kind, params = spec.kind, spec.params
     if kind in ("kill", "restart", "pause"):
         target = means.target
@@ -96,27 +101,36 @@ def inject(spec: FaultSpec, means: Means) -> Undo:
             pressure.stop()
             raise
         return pressure.stop
-    return _network(spec, means)
+    return _network(spec, means, {} if applied is None else applied)
 
 
-def _network(spec: FaultSpec, means: Means) -> Undo:
+def _network(spec: FaultSpec, means: Means, applied: dict[str, Any]) -> Undo:
+    """A network fault on the proxy; its undo removes only its own family of faults, so
+    overlapping faults of other families (latency during a partition) stay."""
     proxy = means.proxy
     if proxy is None:
         raise rig.PluginError(f"no fault proxy for {spec.kind}",
                               hint="network faults need the run's connections to go "
                               "through the chaos proxy")
     params = spec.params
+    applied["open_connections"] = proxy.stats()["open"]
     if spec.kind == "latency":
-        proxy.set_latency(params["delay_s"], params["jitter_s"])
-        return lambda: proxy.set_latency(0.0)
+        proxy.set_latency(params["delay_s"], params["jitter_s"], seed=means.seed)
+        return lambda: proxy.heal("latency")
     if spec.kind == "bandwidth":
         proxy.set_bandwidth(params["bytes_per_s"])
-        return lambda: proxy.set_bandwidth(None)
+        return lambda: proxy.heal("bandwidth")
     if spec.kind == "reset":
-        proxy.reset_connections()
+        applied["reset_connections"] = proxy.reset_connections()
         return _nothing
     if spec.kind == "partial":
-        proxy.partial_partition(params["fraction"])
-        return proxy.heal  # type: ignore[no-any-return]
-    proxy.partition(mode="refuse" if spec.kind == "refuse" else "blackhole")
-    return proxy.heal  # type: ignore[no-any-return]
+        applied["cut_connections"] = len(proxy.partial_partition(params["fraction"],
+                                                                 seed=means.seed))
+    else:
+        before = proxy.stats()["reset"]
+        proxy.partition(mode="refuse" if spec.kind == "refuse" else "blackhole")
+        if spec.kind == "refuse":
+            applied["reset_connections"] = proxy.stats()["reset"] - before
+        else:
+            applied["cut_connections"] = applied["open_connections"]
+    return lambda: proxy.heal("partition")

@@ -6,6 +6,7 @@ began); :meth:`Nemesis.stop` undoes whatever is active, from any thread, also on
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,8 @@ from rig_chaos.faults import Means, Undo, inject
 from rig_chaos.schedule import FaultSpec
 
 SOURCE = "chaos"
+WATCH_S = 0.05
+"""How often the nemesis looks whether the run was interrupted, while faults remain."""
 
 
 @dataclass
@@ -26,6 +29,8 @@ class FaultRecord:
     """On the run's timeline; ``None``: not injected (skipped, or the run ended first)."""
     end_s: float | None = None
     error: str | None = None
+    applied: dict[str, Any] = field(default_factory=dict)
+    """What a network fault did at once: the connections open, reset or cut off."""
     undo: Undo | None = field(default=None, repr=False)
 
     @property
@@ -52,6 +57,13 @@ class Nemesis:
         self.done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="rig-chaos-nemesis",
                                         daemon=True)
+        self._cancelled: Callable[[], bool] = lambda: False
+
+    def watch(self, cancelled: Callable[[], bool]) -> None:
+        """Undo every fault and inject nothing more as soon as ``cancelled()`` is true (the
+        run was interrupted): checked every :data:`WATCH_S` seconds while faults remain."""
+        self._cancelled = cancelled
+        self._wake.set()
 
     @property
     def started(self) -> bool:
@@ -85,6 +97,12 @@ class Nemesis:
         self._undo_all()
         self.done.set()
 
+    def _stop_now(self) -> None:
+        """On the nemesis thread: inject nothing more, undo what is active."""
+        with self._lock:
+            self._stopping = True
+        self._undo_all()
+
     def _next(self) -> tuple[float, FaultRecord, bool] | None:
         """The next action: (when, record, inject?) or ``None`` when nothing is left."""
         assert self.origin_s is not None
@@ -108,9 +126,12 @@ class Nemesis:
                 if action is None:
                     return
                 when, record, start = action
+                if self._cancelled():
+                    self._stop_now()
+                    return
                 wait = when - self.timeline.now_s()
                 if wait > 0:
-                    self._wake.wait(wait)
+                    self._wake.wait(min(wait, WATCH_S))
                     self._wake.clear()
                     continue  # stopped, told to inject nothing more, or time: look again
                 if start:
@@ -128,7 +149,7 @@ class Nemesis:
                                   detail=spec.label, data=data)
         record.start_s = event.at_s
         try:
-            undo = inject(spec, self.means)
+            undo = inject(spec, self.means, record.applied)
         except Exception as exc:
             record.error = f"{type(exc).__name__}: {exc}"
             self.error = self.error or exc
@@ -140,7 +161,10 @@ class Nemesis:
             record.undo = undo
 
     def _end(self, record: FaultRecord, *, early: bool = False) -> None:
-        undo, record.undo = record.undo, None
+        with self._lock:
+            undo, record.undo = record.undo, None
+        if undo is None and early:
+            return  # another thread undid it meanwhile
         extra: dict[str, Any] = {"undone_early": True} if early else {}
         try:
             if undo is not None:

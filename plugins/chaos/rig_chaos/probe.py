@@ -29,8 +29,10 @@ class Sample:
 class Probe:
     """A thread probing the server until :meth:`stop`."""
 
-    def __init__(self, settings: rig.ConnectionSettings, timeline: rig.Timeline) -> None:
-        self.settings = settings
+    settings: rig.ConnectionSettings
+    """Where it connects (the run's route to the server); set before :meth:`start`."""
+
+    def __init__(self, timeline: rig.Timeline) -> None:
         self.timeline = timeline
         self.samples: list[Sample] = []
         self._lock = threading.Lock()

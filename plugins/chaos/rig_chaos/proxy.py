@@ -70,7 +70,11 @@ from collections import deque
 from types import TracebackType
 from typing import Any
 
-__all__ = ["THREAD_PREFIX", "FaultProxy"]
+__all__ = ["FAMILIES", "THREAD_PREFIX", "FaultProxy"]
+
+FAMILIES = ("latency", "bandwidth", "partition")
+"""The fault families: a fault replaces the active one of its family; :meth:`FaultProxy.heal`
+removes some or all."""
 
 THREAD_PREFIX = "rig-chaos-proxy"
 """The names of the proxy's threads start with this, then ``HOST:PORT``."""
@@ -542,13 +546,29 @@ class FaultProxy:
             self._listen_again()
             return cut
 
-    def heal(self) -> None:
-        """Remove every fault. Blackholed connections resume (what was held is forwarded, in
-        order), delayed data is released at once, and after ``refuse`` the proxy listens again
-        on its port (an OSError if that port was taken meanwhile)."""
+    def heal(self, *families: str) -> None:
+        """Remove the faults of ``families`` (``latency``, ``bandwidth``, ``partition``), or
+        every fault when none is named. Blackholed connections resume (what was held is
+        forwarded, in order), delayed data is released at once, and after ``refuse`` the proxy
+        listens again on its port (an OSError if that port was taken meanwhile)."""
+        unknown = sorted(set(families) - set(FAMILIES))
+        if unknown:
+            raise ValueError(f"fault families are {', '.join(FAMILIES)}, not "
+                             f"{', '.join(unknown)}")
         with self._control:
             with self._lock:
-                self._clear_faults()
+                if not families:
+                    self._clear_faults()
+                if "latency" in families:
+                    self._latency = None
+                if "bandwidth" in families:
+                    self._bandwidth = None
+                if "partition" in families:
+                    self._partition = None
+                    self._partial_rng = None
+                    self._cut = set()
+                    self._apply_partition()
+                self._wake_all()
             self._listen_again()
 
     @property

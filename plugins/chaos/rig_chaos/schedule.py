@@ -17,6 +17,8 @@ PROCESS_KINDS = ("kill", "restart", "pause")
 NETWORK_KINDS = ("latency", "bandwidth", "reset", "partition", "refuse", "partial")
 PRESSURE_KINDS = ("cpu",)
 KINDS = PROCESS_KINDS + NETWORK_KINDS + PRESSURE_KINDS
+PARTITION_KINDS = ("partition", "refuse", "partial")
+"""Network faults of one family on the proxy: one at a time."""
 INSTANT_KINDS = ("restart", "reset")
 """Faults that take no duration: they happen, and are over once done."""
 OPTIONAL_DURATION_KINDS = ("kill",)
@@ -122,15 +124,17 @@ def parse_fault(piece: str) -> FaultSpec:
 
 def parse_schedule(text: str) -> list[FaultSpec]:
     """Every piece of ``text`` (comma-separated), in start order; overlapping faults of the
-    same kind, or two process faults at once, are refused."""
+    same kind, two process faults or two partitions (partition, refuse, partial) at once, are
+    refused."""
     pieces = [piece for piece in text.split(",") if piece.strip()]
     if not pieces:
         raise ScheduleError(f"the schedule is empty: write {GRAMMAR}")
     faults = sorted((parse_fault(piece) for piece in pieces), key=lambda f: f.start_s)
     for index, fault in enumerate(faults):
         for later in faults[index + 1:]:
-            same = later.kind == fault.kind or (
-                later.kind in PROCESS_KINDS and fault.kind in PROCESS_KINDS)
+            same = later.kind == fault.kind or any(
+                later.kind in family and fault.kind in family
+                for family in (PROCESS_KINDS, PARTITION_KINDS))
             if same and later.start_s < fault.start_s + (fault.duration_s or 0.0):
                 raise ScheduleError(
                     f"{later.label}@{later.start_s:g}s starts before {fault.label}@"

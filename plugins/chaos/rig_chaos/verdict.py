@@ -67,7 +67,7 @@ def judge(records: list[FaultRecord], samples: list[Sample], intervals: list[dic
             "planned_duration_s": record.spec.duration_s,
             "start_s": None if record.start_s is None else round(record.start_s, 3),
             "end_s": None if record.end_s is None else round(record.end_s, 3),
-            "error": record.error, "effect": None}
+            "error": record.error, "injected": dict(record.applied) or None, "effect": None}
         if record.start_s is None or record.end_s is None:
             entry["verdict"] = "not run"
             entry["reason"] = ("the workload ended first" if record.start_s is None
@@ -87,7 +87,13 @@ def describe(fault: dict[str, Any], max_recovery_s: float) -> str:
     if fault["effect"] is None:
         return f"{where}: not run ({fault['reason']})"
     found = fault["effect"]
-    parts = [f"{fault['start_s']:g}s to {fault['end_s']:g}s", f"{found['errors']} probe error(s)"]
+    parts = [f"{fault['start_s']:g}s to {fault['end_s']:g}s"]
+    injected = fault.get("injected") or {}
+    for key, verb in (("reset_connections", "reset"), ("cut_connections", "cut off")):
+        if key in injected:
+            parts.append(f"{verb} {injected[key]} of {injected['open_connections']} "
+                         "connection(s)")
+    parts.append(f"{found['errors']} probe error(s)")
     first = found["first_success_after_s"]
     parts.append("no success after it" if first is None else f"first success {first:g}s after")
     dip = found["dip"]

@@ -326,6 +326,26 @@ def test_faults_reports_active_faults_and_heal_removes_them(proxy: FaultProxy) -
     assert proxy.faults == {}
 
 
+def test_heal_of_one_family_keeps_the_others(rig_server: Any, proxy: FaultProxy,
+                                             connections: list[Any]) -> None:
+    """Overlapping faults end one at a time: healing the refusal listens again and leaves the
+    latency and the cap; an unknown family is a ValueError."""
+    proxy.set_latency(0.05)
+    proxy.set_bandwidth(100_000)
+    proxy.partition("refuse")
+    proxy.heal("partition")
+    connection = through(rig_server, proxy)
+    connections.append(connection)
+    assert scalar(connection, "SELECT 1") == 1
+    assert set(proxy.faults) == {"latency", "bandwidth"}
+    proxy.heal("bandwidth")
+    assert set(proxy.faults) == {"latency"}
+    proxy.heal("latency")
+    assert proxy.faults == {}
+    with pytest.raises(ValueError):
+        proxy.heal("clock")
+
+
 def test_start_is_idempotent_and_a_restart_keeps_the_port(rig_server: Any,
                                                           connections: list[Any]) -> None:
     proxy = FaultProxy(rig_server.host, rig_server.port)
