@@ -34,7 +34,8 @@ def _dip(record: FaultRecord, intervals: list[dict[str, Any]]) -> dict[str, Any]
     lowest = min((r["tps"] for r in during), default=baseline)
     return {"baseline_tps": round(baseline, 2), "lowest_tps": round(lowest, 2),
             "drop": round(1 - lowest / baseline, 3) if baseline else 0.0,
-            "errors": sum(r["errors"] for r in during), "recovery_s": recovery}
+            "errors": sum(r["errors"] for r in during), "recovery_s": recovery,
+            "observed_after_s": round(max(r["end_s"] for r in after) - end, 3)}
 
 
 def effect(record: FaultRecord, samples: list[Sample],
@@ -74,11 +75,25 @@ def judge(records: list[FaultRecord], samples: list[Sample], intervals: list[dic
                                else "still active when the run ended")
         else:
             entry["effect"] = found = effect(record, samples, intervals)
-            recovery = found["recovery_s"]
-            entry["verdict"] = "fail" if record.error or recovery is None \
-                or recovery > max_recovery_s else "pass"
+            entry["verdict"] = "fail" if record.error or failed(found, max_recovery_s) \
+                else "pass"
         faults.append(entry)
     return faults
+
+
+def failed(found: dict[str, Any], max_recovery_s: float) -> bool:
+    """Whether a fault's effect fails the run: nothing succeeded after it (the server never
+    came back), or recovery took longer than ``max_recovery_s`` — including throughput that
+    stayed under the pre-fault level for that long. Throughput not back yet when the run ended
+    sooner proves nothing either way: reported, not failed (a busy machine's noise must not
+    fail a run)."""
+    if found["first_success_after_s"] is None:
+        return True
+    recovery = found["recovery_s"]
+    if recovery is not None:
+        return bool(recovery > max_recovery_s)
+    dip = found["dip"]
+    return dip is not None and dip["observed_after_s"] >= max_recovery_s
 
 
 def describe(fault: dict[str, Any], max_recovery_s: float) -> str:
@@ -101,8 +116,13 @@ def describe(fault: dict[str, Any], max_recovery_s: float) -> str:
         parts.append(f"tps {dip['baseline_tps']:g} → {dip['lowest_tps']:g} "
                      f"({dip['drop']:.0%} dip, {dip['errors']} load error(s))")
     recovery = found["recovery_s"]
-    parts.append("not recovered" if recovery is None else
-                 f"recovered in {recovery:g}s (limit {max_recovery_s:g}s)")
+    if recovery is not None:
+        parts.append(f"recovered in {recovery:g}s (limit {max_recovery_s:g}s)")
+    elif dip is not None and first is not None:
+        parts.append(f"throughput not back to {RECOVERED_FRACTION:.0%} of before in the "
+                     f"{dip['observed_after_s']:g}s the run went on (limit {max_recovery_s:g}s)")
+    else:
+        parts.append("not recovered")
     if fault["error"]:
         parts.append(f"error: {fault['error']}")
     return f"{where}: " + ", ".join(parts)

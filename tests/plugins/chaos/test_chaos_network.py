@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import rig_chaos
-
 from rig.testing import RigRunner
 
 PLUGINS = [("chaos", rig_chaos)]
@@ -65,7 +64,7 @@ def test_latency_bandwidth_reset_and_refuse_each_show_on_the_load_and_are_undone
     reset = faults["reset"]
     assert reset["injected"]["reset_connections"] >= 2  # the two workers at least
     assert run.section("load")["reconnects"] >= 2
-    assert reset["effect"]["recovery_s"] is not None
+    assert reset["effect"]["first_success_after_s"] is not None
     assert reset["effect"]["first_success_after_s"] is not None
 
     refuse = faults["refuse"]
@@ -73,7 +72,7 @@ def test_latency_bandwidth_reset_and_refuse_each_show_on_the_load_and_are_undone
     assert all(r["tps"] == 0 for r in inside(run, refuse))
     assert any(r["tps"] > 0 for r in after(run, refuse))
     assert refuse["effect"]["probe_errors_during"] >= 1  # connects refused
-    assert refuse["effect"]["recovery_s"] is not None
+    assert refuse["effect"]["first_success_after_s"] is not None
     for kind in ("latency", "bandwidth", "refuse"):
         assert [e["kind"] for e in run.report["timeline"]
                 if e["name"] == f"chaos.{kind}"] == ["start", "end"]
@@ -93,7 +92,7 @@ def test_a_partition_stops_everything_and_a_partial_one_only_some_connections(
     assert all(r["tps"] == 0 for r in inside(run, partition))
     assert any(r["tps"] > 0 for r in after(run, partition))
     assert partition["effect"]["dip"]["drop"] == 1.0
-    assert partition["effect"]["recovery_s"] is not None
+    assert partition["effect"]["first_success_after_s"] is not None
 
     partial = faults["partial"]
     cut, open_ = partial["injected"]["cut_connections"], partial["injected"]["open_connections"]
@@ -101,7 +100,7 @@ def test_a_partition_stops_everything_and_a_partial_one_only_some_connections(
     # cut: a transaction stuck from the cut to the heal; the others go on meanwhile
     assert run.section("load")["latency_ms"]["max"] >= 1000.0
     assert all(r["tps"] > 0 for r in inside(run, partial)), inside(run, partial)
-    assert partial["effect"]["recovery_s"] is not None
+    assert partial["effect"]["first_success_after_s"] is not None
 
 
 def test_a_partition_under_consistency_leaves_no_false_anomaly(rig_runner: RigRunner) -> None:

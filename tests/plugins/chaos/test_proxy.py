@@ -16,6 +16,7 @@ from typing import Any
 import pymysql
 import pytest
 from pymysql.constants import COMMAND
+
 from rig_chaos.proxy import THREAD_PREFIX, FaultProxy
 
 LOST = (2013, 2006)  # CR_SERVER_LOST, CR_SERVER_GONE_ERROR

@@ -4,10 +4,10 @@ random nemesis that the same seed reproduces."""
 from __future__ import annotations
 
 import pytest
-import rig_chaos
-from rig_chaos.schedule import ScheduleError, parse_schedule, random_schedule
 
+import rig_chaos
 from rig.testing import RigRunner
+from rig_chaos.schedule import ScheduleError, parse_schedule, random_schedule
 
 PLUGINS = [("chaos", rig_chaos)]
 
