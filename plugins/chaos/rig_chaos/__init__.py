@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import rig
-from rig_chaos import options
+from rig_chaos import html_section, options
 from rig_chaos.chaosrun import FINISHED, RUN, ChaosRun, Judging
 
 __version__ = "0.2.0"
@@ -71,6 +71,11 @@ def rig_register_states(registry: rig.StateRegistry) -> None:
 def rig_report(config: rig.Config) -> dict[str, Any] | None:
     run = config.stash.get(RUN)
     return None if run is None else run.section()
+
+
+@rig.hookimpl
+def rig_html_section(result: rig.RunResult) -> rig.HtmlSection | None:
+    return html_section.html_section(result.sections.get("chaos"))
 
 
 @rig.hookimpl

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -142,3 +143,15 @@ def wait_for(condition: Any, proc: subprocess.Popen[str]) -> Any:
             raise AssertionError(f"rig ended first: {proc.communicate()}")
         assert time.monotonic() < deadline, "gave up waiting for the paused server"
         time.sleep(0.02)
+
+
+def test_the_html_report_has_the_recovery_table(rig_runner: RigRunner, tmp_path: Path) -> None:
+    page = tmp_path / "r.html"
+    run = rig_runner.run("--sandbox", "--plugin", "chaos", "--chaos", "pause@0.2s+0.3s",
+                         "--report-html", str(page), plugins=PLUGINS)
+
+    assert run.exit_code == 0, run.output
+    html = page.read_text()
+    assert "<h2" in html and ">Faults<" in html
+    assert re.search(r"<td>pause #1</td><td>[0-9.]+ s → [0-9.]+ s</td>", html), html[-3000:]
+    assert 'class="verdict-pass">pass<' in html
