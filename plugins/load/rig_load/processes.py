@@ -73,8 +73,9 @@ def child_main(job: Job, out: Any, start: Any, stop: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us through ``stop``
     logger.remove()
     logger.configure(extra={"conn": "-", "state": "-"})
-    logger.add(lambda message: out.put(("log", str(message).rstrip())), level="WARNING",
-               format="{extra[conn]} {message}")
+    logger.add(lambda message: out.put(("log", message.record["level"].name,
+                                         message.record["extra"]["conn"],
+                                         message.record["message"])), level="DEBUG")
     driver = drivers.load(job.driver, rig.Connector())  # this process's own connector
     links = [DriverLink(spec.id, spec.settings, spec.database, driver,
                         log=logger.bind(conn=spec.id, state="load_running"),
@@ -141,7 +142,7 @@ class ProcessPool:
             if message[0] == "ready":
                 ready.add(message[1])
             elif message[0] == "log":
-                logger.warning(message[1])
+                _log(message)
 
     def launch(self, run: LoadRun) -> None:
         """Give every process the plan and follow them until they are done."""
@@ -180,7 +181,7 @@ class ProcessPool:
             elif kind == "failed":
                 run.failures[message[1]] = message[2]
             elif kind == "log":
-                logger.warning(message[1])
+                _log(message)
         for process in self.processes:
             process.join(_STOP_GRACE_S)
 
@@ -192,6 +193,12 @@ class ProcessPool:
                 process.join(_STOP_GRACE_S)
             if process.is_alive():
                 process.terminate()
+
+
+def _log(message: tuple[Any, ...]) -> None:
+    """Log a worker process's message in rig's process, at its level, under its connection."""
+    _kind, level, conn, text = message
+    logger.bind(conn=conn, state="load_running").log(level, text)
 
 
 def make_jobs(specs: list[WorkerSpec], processes: int, *, workload: Workload,

@@ -33,7 +33,9 @@ def section(result: rig.RunResult, options: LoadOptions) -> dict[str, Any]:
         "think_time_s": options.think_time,
         "prepare_only": options.prepare_only,
         "processes": options.processes,
+        "processes_reason": options.processes_reason,
         "driver": options.driver,
+        "driver_reason": options.driver_reason,
     }
     run = find_run(result)
     if run is None:
@@ -81,6 +83,10 @@ def summary_lines(data: dict[str, Any], write: Callable[[str], None]) -> None:
     latency = data["latency_ms"]
     write(f"load: {data['workload']} · {data['connections']} connection(s) · "
           f"{data['measured_s']:g}s measured")
+    processes = "threads of rig's process" if data["processes"] == 1 \
+        else f"{data['processes']} processes"
+    write(f"    driver {data['driver']} ({data['driver_reason']}) · {processes} "
+          f"({data['processes_reason']})")
     write(f"    transactions: {data['events']} ({data['tps']:.2f} per s) · queries: "
           f"{data['queries']['total']} ({data['qps']:.2f} per s)")
     if latency.get("count"):

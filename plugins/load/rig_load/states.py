@@ -125,6 +125,9 @@ class WarmingUp:
         options = self.options
         members = ctx.shared.get(MEMBERS) or {}
         order = natural_order(list(members))
+        ctx.log.bind(conn="load", state=RUNNING).info(
+            "load: {} · {} connection(s) · {}", self.workload.name, len(order),
+            options.decided())
         pool = self._start_processes(ctx, order) if options.processes > 1 else None
         plan = Plan(time.perf_counter() + START_DELAY_S, options.ramp_up, options.duration,
                     options.report_interval, tuple(order))

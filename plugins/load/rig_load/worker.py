@@ -38,6 +38,8 @@ class Link(Protocol):
     id: str
     errors: tuple[type[BaseException], ...]
     """What the driver raises when a query or a connection fails."""
+    normalize: Callable[[BaseException], BaseException]
+    """The driver's error in the shape :func:`rig.classify` reads."""
 
     @property
     def log(self) -> Any:
@@ -55,6 +57,10 @@ class Link(Protocol):
         """Open a new connection (using the run's database); raise on failure."""
 
 
+def _same(exc: BaseException) -> BaseException:
+    return exc
+
+
 class ContextLink:
     """A :class:`Link` over a connection of the coordinator (PyMySQL in rig's own process):
     reconnects through the core's retry policy and circuit breaker."""
@@ -64,6 +70,7 @@ class ContextLink:
         self.id = ctx.connection_id
         self.database = database
         self.errors = drivers.PYMYSQL_ERRORS
+        self.normalize: Callable[[BaseException], BaseException] = _same
 
     @property
     def log(self) -> Any:
@@ -94,6 +101,7 @@ class DriverLink:
         self.database = database
         self.driver = driver
         self.errors = driver.errors
+        self.normalize = driver.normalize
         self._log = log
         self._cancelled = cancelled
         self._raw = self._open()
@@ -245,7 +253,7 @@ class Worker:
         on; raises after :data:`MAX_ERROR_STREAK` permanent errors in a row."""
         if self.link.cancelled:  # rig shut the session down (Ctrl-C): not the server's error
             return False
-        error = rig.DatabaseError(exc, operation=f"{self.workload.name} event",
+        error = rig.DatabaseError(self.link.normalize(exc), operation=f"{self.workload.name} event",
                                   connection_id=self.stats.id)
         self.stats.errors[(error.error_class.value, error.code)] += 1
         self._interval_errors += 1
@@ -272,7 +280,7 @@ class Worker:
             try:
                 raw = self.link.reconnect()
             except failures as exc:
-                self.link.log.debug("reconnect failed: {}", exc)
+                self.link.log.debug("reconnect failed: {}", self.link.normalize(exc))
                 time.sleep(min(_RECONNECT_PAUSE_S, max(plan.end - time.perf_counter(), 0)))
                 continue
             self.event = self._bind(raw)
