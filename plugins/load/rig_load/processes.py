@@ -42,6 +42,22 @@ class WorkerSpec:
 
 
 @dataclass(frozen=True)
+class Resilience:
+    """The run's retry policy and breaker settings, rebuilt in each worker process (a
+    process has its own breaker per server: one trial at a time per process)."""
+
+    retry_policy: rig.RetryPolicy
+    breaker_threshold: int
+    breaker_cooldown: float
+
+    @classmethod
+    def of(cls, connector: rig.Connector) -> Resilience:
+        """The settings of the run's connector."""
+        return cls(connector.retry_policy, connector.breakers.threshold,
+                   connector.breakers.cooldown)
+
+
+@dataclass(frozen=True)
 class Job:
     """What one worker process runs."""
 
@@ -53,6 +69,7 @@ class Job:
     think_time: float
     rate_per_worker: float
     driver: str
+    resilience: Resilience
 
 
 class _PipeSink:
@@ -76,10 +93,17 @@ def child_main(job: Job, out: Any, start: Any, stop: Any) -> None:
     logger.add(lambda message: out.put(("log", message.record["level"].name,
                                          message.record["extra"]["conn"],
                                          message.record["message"])), level="DEBUG")
-    driver = drivers.load(job.driver, rig.Connector())  # this process's own connector
+    resilience = job.resilience
+    connector = rig.Connector(retry_policy=resilience.retry_policy)  # this process's own
+    driver = drivers.load(job.driver, connector)
+    breakers: dict[str, rig.CircuitBreaker] = {}
+    for spec in job.workers:
+        breakers.setdefault(spec.settings.address, rig.CircuitBreaker(
+            spec.settings.address, resilience.breaker_threshold, resilience.breaker_cooldown))
     links = [DriverLink(spec.id, spec.settings, spec.database, driver,
                         log=logger.bind(conn=spec.id, state="load_running"),
-                        cancelled=stop.is_set) for spec in job.workers]
+                        cancelled=stop.is_set, retry_policy=resilience.retry_policy,
+                        breaker=breakers[spec.settings.address]) for spec in job.workers]
     out.put(("ready", job.number))
     plan: Plan = start.get()
     sink = _PipeSink(plan, job.workload, out)
@@ -203,8 +227,8 @@ def _log(message: tuple[Any, ...]) -> None:
 
 def make_jobs(specs: list[WorkerSpec], processes: int, *, workload: Workload,
               tables: list[str], table_size: int, think_time: float,
-              rate_per_worker: float, driver: str) -> list[Job]:
+              rate_per_worker: float, driver: str, resilience: Resilience) -> list[Job]:
     """Deal the workers round-robin over ``processes`` (at most one process per worker)."""
     count = min(processes, len(specs))
     return [Job(number, tuple(specs[number::count]), workload, tuple(tables), table_size,
-                think_time, rate_per_worker, driver) for number in range(count)]
+                think_time, rate_per_worker, driver, resilience) for number in range(count)]
