@@ -80,9 +80,9 @@ class _PipeSink:
         self.workload = workload
         self._out = out
 
-    def submit(self, worker: str, index: int, samples_us: list[int], errors: int = 0,
+    def submit(self, worker: str, index: int, counts_us: dict[int, int], errors: int = 0,
                reconnects: int = 0) -> None:
-        self._out.put(("submit", worker, index, samples_us, errors, reconnects))
+        self._out.put(("submit", worker, index, counts_us, errors, reconnects))
 
 
 def child_main(job: Job, out: Any, start: Any, stop: Any) -> None:

@@ -52,10 +52,16 @@ def section(result: rig.RunResult, options: LoadOptions) -> dict[str, Any]:
         by_class[error_class] = by_class.get(error_class, 0) + count
         by_code[str(code)] = by_code.get(str(code), 0) + count
     workers = [run.workers[w].as_json() for w in run.plan.order if w in run.workers]
+    cpu_s = run.client_cpu_s()
+    # every query of the run (ramp-up included), as the CPU time covers the whole run
+    queries = sum(w["events"] for w in workers) * workload.queries_per_event
     return {
         **base,
         "connections": len(run.plan.order),
         "measured_s": round(measured, 3),
+        "client_cpu_s": None if cpu_s is None else round(cpu_s, 3),
+        "client_cpu_us_per_query": None if cpu_s is None or not queries
+        else round(cpu_s / queries * 1e6, 2),
         "events": events,
         "queries": {"total": events * workload.queries_per_event,
                     "read": events * workload.reads, "write": events * workload.writes,

@@ -165,6 +165,7 @@ def test_auto_takes_mysqlclient_and_a_process_per_connection(
     else:
         assert (section["processes"], section["processes_reason"]) == (1, "auto: 1 core")
     assert section["events"] > 0 and section["errors"]["total"] == 0
+    assert section["client_cpu_s"] > 0 and section["client_cpu_us_per_query"] > 0
     header = "load: point-select · 2 connection(s) · driver mysqlclient (auto: MySQLdb imports)"
     assert header in run.output
     assert "    driver mysqlclient (auto: MySQLdb imports) · " in run.stdout
