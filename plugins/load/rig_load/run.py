@@ -36,7 +36,7 @@ class WorkerStats:
         """The per-connection part of the ``load`` report section."""
         return {"id": self.id, "started_at_s": self.started_at_s, "events": self.events,
                 "errors": sum(self.errors.values()), "reconnects": self.reconnects,
-                "gaps": self.gaps}
+                "gaps": self.gaps, "cpu_s": round(self.cpu_s, 3)}
 
 
 @dataclass
