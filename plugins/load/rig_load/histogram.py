@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
@@ -31,6 +31,12 @@ class LatencyHistogram:
         """Record latencies given in whole microseconds (equal values are recorded at once)."""
         record = self._hdr.record_value
         for value, times in Counter(samples_us).items():
+            record(min(max(value, LOWEST_US), HIGHEST_US), times)
+
+    def record_counts(self, counts: Mapping[int, int]) -> None:
+        """Record latencies given as ``{µs: how many}`` (what a worker hands over)."""
+        record = self._hdr.record_value
+        for value, times in counts.items():
             record(min(max(value, LOWEST_US), HIGHEST_US), times)
 
     def add(self, other: LatencyHistogram) -> None:

@@ -3,6 +3,7 @@ object."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import rig
@@ -14,6 +15,45 @@ DEFAULT_DATABASE = "rig_load"
 exists and is empty), and dropped by the core at the end unless ``--keep-tables``."""
 DEFAULT_DURATION_S = 10.0
 """The measured time when neither ``--load-duration`` nor ``--duration`` is given."""
+AUTO = "auto"
+MAX_AUTO_PROCESSES = 64
+"""``--load-processes auto`` starts at most this many worker processes."""
+
+
+def processes_type(text: str) -> int | str:
+    """``auto`` or a whole number of at least 1."""
+    if str(text).strip().lower() == AUTO:
+        return AUTO
+    return rig.types.positive_int(text)
+
+
+processes_type.__name__ = "processes"
+
+
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def choose_processes(asked: int | str, connections: int, cores: int) -> tuple[int, str]:
+    """Resolve ``--load-processes``: a number is taken as asked; ``auto`` runs one worker
+    process per connection (at most :data:`MAX_AUTO_PROCESSES`) when there are several
+    connections and more than one core, else the workers are threads of rig's own process.
+    One process per connection, not one per core: threads sharing a process take turns on
+    its GIL, and measured on 2 cores 4 connections in 2 processes ran at 0.4 times the rate of 4
+    processes (docs/performance.md)."""
+    if asked != AUTO:
+        return int(asked), "asked for"
+    if connections < 2:
+        return 1, "auto: one connection"
+    if cores < 2:
+        return 1, f"auto: {cores} core"
+    count = min(connections, MAX_AUTO_PROCESSES)
+    return count, f"auto: {connections} connections on {cores} cores, one process per " \
+        "connection" + (f" (at most {MAX_AUTO_PROCESSES})" if count < connections else "")
 
 
 def add_options(parser: rig.OptionParser) -> None:
@@ -44,13 +84,17 @@ def add_options(parser: rig.OptionParser) -> None:
     group.addoption("--load-report-interval", type=rig.types.positive_float, default=1.0,
                     metavar="SECONDS", help="show throughput and latency this often "
                     "(default: %(default)s)")
-    group.addoption("--load-processes", type=rig.types.positive_int, default=1, metavar="P",
+    group.addoption("--load-processes", type=processes_type, default=AUTO, metavar="P",
                     help="run the workers in P processes (threads inside each) to use every "
-                    "core; 1 = threads of rig's own process (default: %(default)s)")
-    group.addoption("--load-driver", type=rig.types.choice(drivers.NAMES), default="pymysql",
-                    metavar="NAME",
-                    help="how the workers connect: pymysql, or mysqlclient (a C driver, less "
-                    "client CPU per query; pip install 'rig-plugin-load[mysqlclient]') "
+                    "core; 1 = threads of rig's own process; auto = one process per "
+                    "connection when there are several connections and more than one core, "
+                    "else 1 (default: %(default)s)")
+    group.addoption("--load-driver", type=rig.types.choice((AUTO, *drivers.NAMES)),
+                    default=AUTO, metavar="NAME",
+                    help="how the workers connect: pymysql; mysqlclient (a C driver, less "
+                    "client CPU per query; pip install 'rig-plugin-load[mysqlclient]'); mariadb "
+                    "(MariaDB's C connector; pip install 'rig-plugin-load[mariadb]'); auto = "
+                    "mysqlclient when it is installed and --ssl-mode allows it, else pymysql "
                     "(default: %(default)s)")
     group.addoption("--load-prepare-only", action="store_true",
                     help="create and fill the tables, then stop; needs --keep-tables, so "
@@ -72,19 +116,39 @@ class LoadOptions:
     table_size: int
     report_interval: float
     processes: int
+    """Resolved: ``auto`` is decided by :func:`choose_processes`."""
     driver: str
+    """Resolved: ``auto`` is decided by :func:`rig_load.drivers.choose`."""
     prepare_only: bool
     skip_prepare: bool
     keep_tables: bool
+    processes_reason: str = "asked for"
+    """Why :attr:`processes` (``asked for``, or what ``auto`` saw)."""
+    driver_reason: str = "asked for"
+    """Why :attr:`driver`."""
 
     @classmethod
     def from_config(cls, config: rig.Config) -> LoadOptions:
-        """Read the options from ``config``."""
+        """Read the options from ``config``, deciding ``auto`` driver and processes."""
+        own = ("keep_tables", "processes_reason", "driver_reason")
         values = {name: config.getoption(f"{PLUGIN}_{name}")
-                  for name in cls.__dataclass_fields__ if name != "keep_tables"}
+                  for name in cls.__dataclass_fields__ if name not in own}
         values["duration"] = values["duration"] or config.getoption("duration") \
             or DEFAULT_DURATION_S
-        return cls(**values, keep_tables=bool(config.getoption("keep_tables")))
+        connections = int(config.getoption("connections") or 1)
+        values["processes"], processes_reason = choose_processes(
+            values["processes"], connections, usable_cores())
+        choice = drivers.choose(values["driver"], config.getoption("ssl_mode"))
+        values["driver"] = choice.name
+        return cls(**values, keep_tables=bool(config.getoption("keep_tables")),
+                   processes_reason=processes_reason, driver_reason=choice.reason)
+
+    def decided(self) -> str:
+        """What the driver and processes are and why, for the run's header and report."""
+        processes = "threads of rig's process" if self.processes == 1 \
+            else f"{self.processes} processes"
+        return f"driver {self.driver} ({self.driver_reason}) · {processes} " \
+            f"({self.processes_reason})"
 
 
 def validate(config: rig.Config, workloads: list[str]) -> None:
@@ -93,14 +157,15 @@ def validate(config: rig.Config, workloads: list[str]) -> None:
     if options.workload not in workloads:
         raise config.invalid("load_workload", f"unknown workload {options.workload!r}; choose "
                              f"from {', '.join(workloads)}")
-    if options.driver == "mysqlclient":
-        if not drivers.mysqlclient_available():
-            raise rig.ConfigError("--load-driver mysqlclient: MySQLdb is not installed: "
-                                  + drivers.INSTALL_MYSQLCLIENT)
+    if options.driver in drivers.MODULES:
+        if not drivers.available(options.driver):
+            module = drivers.MODULES[options.driver]
+            raise rig.ConfigError(f"--load-driver {options.driver}: {module} is not "
+                                  f"installed: {drivers.INSTALL[options.driver]}")
         mode = config.getoption("ssl_mode")
-        if mode not in drivers.MYSQLCLIENT_TLS:
+        if mode not in drivers.C_DRIVER_TLS:
             raise rig.ConfigError(f"--ssl-mode {mode.value} is not supported with --load-driver "
-                                  "mysqlclient (disabled, preferred, required are)",
+                                  f"{options.driver} (disabled, preferred, required are)",
                                   hint="use --load-driver pymysql to verify the server's "
                                   "certificate")
     if options.prepare_only and options.skip_prepare:

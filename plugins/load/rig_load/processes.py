@@ -42,6 +42,22 @@ class WorkerSpec:
 
 
 @dataclass(frozen=True)
+class Resilience:
+    """The run's retry policy and breaker settings, rebuilt in each worker process (a
+    process has its own breaker per server: one trial at a time per process)."""
+
+    retry_policy: rig.RetryPolicy
+    breaker_threshold: int
+    breaker_cooldown: float
+
+    @classmethod
+    def of(cls, connector: rig.Connector) -> Resilience:
+        """The settings of the run's connector."""
+        return cls(connector.retry_policy, connector.breakers.threshold,
+                   connector.breakers.cooldown)
+
+
+@dataclass(frozen=True)
 class Job:
     """What one worker process runs."""
 
@@ -53,6 +69,7 @@ class Job:
     think_time: float
     rate_per_worker: float
     driver: str
+    resilience: Resilience
 
 
 class _PipeSink:
@@ -63,9 +80,9 @@ class _PipeSink:
         self.workload = workload
         self._out = out
 
-    def submit(self, worker: str, index: int, samples_us: list[int], errors: int = 0,
+    def submit(self, worker: str, index: int, counts_us: dict[int, int], errors: int = 0,
                reconnects: int = 0) -> None:
-        self._out.put(("submit", worker, index, samples_us, errors, reconnects))
+        self._out.put(("submit", worker, index, counts_us, errors, reconnects))
 
 
 def child_main(job: Job, out: Any, start: Any, stop: Any) -> None:
@@ -73,12 +90,20 @@ def child_main(job: Job, out: Any, start: Any, stop: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us through ``stop``
     logger.remove()
     logger.configure(extra={"conn": "-", "state": "-"})
-    logger.add(lambda message: out.put(("log", str(message).rstrip())), level="WARNING",
-               format="{extra[conn]} {message}")
-    driver = drivers.load(job.driver, rig.Connector())  # this process's own connector
+    logger.add(lambda message: out.put(("log", message.record["level"].name,
+                                         message.record["extra"]["conn"],
+                                         message.record["message"])), level="DEBUG")
+    resilience = job.resilience
+    connector = rig.Connector(retry_policy=resilience.retry_policy)  # this process's own
+    driver = drivers.load(job.driver, connector)
+    breakers: dict[str, rig.CircuitBreaker] = {}
+    for spec in job.workers:
+        breakers.setdefault(spec.settings.address, rig.CircuitBreaker(
+            spec.settings.address, resilience.breaker_threshold, resilience.breaker_cooldown))
     links = [DriverLink(spec.id, spec.settings, spec.database, driver,
                         log=logger.bind(conn=spec.id, state="load_running"),
-                        cancelled=stop.is_set) for spec in job.workers]
+                        cancelled=stop.is_set, retry_policy=resilience.retry_policy,
+                        breaker=breakers[spec.settings.address]) for spec in job.workers]
     out.put(("ready", job.number))
     plan: Plan = start.get()
     sink = _PipeSink(plan, job.workload, out)
@@ -141,7 +166,7 @@ class ProcessPool:
             if message[0] == "ready":
                 ready.add(message[1])
             elif message[0] == "log":
-                logger.warning(message[1])
+                _log(message)
 
     def launch(self, run: LoadRun) -> None:
         """Give every process the plan and follow them until they are done."""
@@ -180,7 +205,7 @@ class ProcessPool:
             elif kind == "failed":
                 run.failures[message[1]] = message[2]
             elif kind == "log":
-                logger.warning(message[1])
+                _log(message)
         for process in self.processes:
             process.join(_STOP_GRACE_S)
 
@@ -194,10 +219,16 @@ class ProcessPool:
                 process.terminate()
 
 
+def _log(message: tuple[Any, ...]) -> None:
+    """Log a worker process's message in rig's process, at its level, under its connection."""
+    _kind, level, conn, text = message
+    logger.bind(conn=conn, state="load_running").log(level, text)
+
+
 def make_jobs(specs: list[WorkerSpec], processes: int, *, workload: Workload,
               tables: list[str], table_size: int, think_time: float,
-              rate_per_worker: float, driver: str) -> list[Job]:
+              rate_per_worker: float, driver: str, resilience: Resilience) -> list[Job]:
     """Deal the workers round-robin over ``processes`` (at most one process per worker)."""
     count = min(processes, len(specs))
     return [Job(number, tuple(specs[number::count]), workload, tuple(tables), table_size,
-                think_time, rate_per_worker, driver) for number in range(count)]
+                think_time, rate_per_worker, driver, resilience) for number in range(count)]

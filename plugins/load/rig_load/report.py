@@ -33,7 +33,9 @@ def section(result: rig.RunResult, options: LoadOptions) -> dict[str, Any]:
         "think_time_s": options.think_time,
         "prepare_only": options.prepare_only,
         "processes": options.processes,
+        "processes_reason": options.processes_reason,
         "driver": options.driver,
+        "driver_reason": options.driver_reason,
     }
     run = find_run(result)
     if run is None:
@@ -50,10 +52,16 @@ def section(result: rig.RunResult, options: LoadOptions) -> dict[str, Any]:
         by_class[error_class] = by_class.get(error_class, 0) + count
         by_code[str(code)] = by_code.get(str(code), 0) + count
     workers = [run.workers[w].as_json() for w in run.plan.order if w in run.workers]
+    cpu_s = run.client_cpu_s()
+    # every query of the run (ramp-up included), as the CPU time covers the whole run
+    queries = sum(w["events"] for w in workers) * workload.queries_per_event
     return {
         **base,
         "connections": len(run.plan.order),
         "measured_s": round(measured, 3),
+        "client_cpu_s": None if cpu_s is None else round(cpu_s, 3),
+        "client_cpu_us_per_query": None if cpu_s is None or not queries
+        else round(cpu_s / queries * 1e6, 2),
         "events": events,
         "queries": {"total": events * workload.queries_per_event,
                     "read": events * workload.reads, "write": events * workload.writes,
@@ -81,6 +89,10 @@ def summary_lines(data: dict[str, Any], write: Callable[[str], None]) -> None:
     latency = data["latency_ms"]
     write(f"load: {data['workload']} · {data['connections']} connection(s) · "
           f"{data['measured_s']:g}s measured")
+    processes = "threads of rig's process" if data["processes"] == 1 \
+        else f"{data['processes']} processes"
+    write(f"    driver {data['driver']} ({data['driver_reason']}) · {processes} "
+          f"({data['processes_reason']})")
     write(f"    transactions: {data['events']} ({data['tps']:.2f} per s) · queries: "
           f"{data['queries']['total']} ({data['qps']:.2f} per s)")
     if latency.get("count"):

@@ -29,12 +29,14 @@ class WorkerStats:
     errors: Counter[tuple[str, int | None]] = field(default_factory=Counter)
     reconnects: int = 0
     gaps: list[dict[str, Any]] = field(default_factory=list)
+    cpu_s: float = 0.0
+    """CPU time of this connection's worker thread while it ran (``time.thread_time``)."""
 
     def as_json(self) -> dict[str, Any]:
         """The per-connection part of the ``load`` report section."""
         return {"id": self.id, "started_at_s": self.started_at_s, "events": self.events,
                 "errors": sum(self.errors.values()), "reconnects": self.reconnects,
-                "gaps": self.gaps}
+                "gaps": self.gaps, "cpu_s": round(self.cpu_s, 3)}
 
 
 @dataclass
@@ -79,24 +81,32 @@ class LoadRun:
         """Why a worker stopped early (a worker process died), by connection id."""
         self.pool: Any = None
         """The :class:`~rig_load.processes.ProcessPool` with ``--load-processes``, else ``None``."""
+        self._cpu_started = time.process_time()
+        self.coordinator_cpu_s: float | None = None
+        """CPU time of rig's own process from the run's creation until every worker finished
+        (with threads: the workers' too)."""
         self._finished_events = {worker: threading.Event() for worker in plan.order}
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._report_loop, name="rig-load-reporter",
                                         daemon=True)
         self._thread.start()
 
-    def submit(self, worker: str, index: int, samples_us: list[int], errors: int = 0,
+    def submit(self, worker: str, index: int, counts_us: dict[int, int], errors: int = 0,
                reconnects: int = 0) -> None:
-        """Hand over a worker's samples (latencies in µs) of interval ``index``."""
+        """Hand over a worker's latencies of interval ``index``, counted (``{µs: how
+        many}``). They are recorded once, into the interval's histogram, which is added to
+        the total (a C-speed merge) when the interval closes; a late hand-over, after its
+        interval closed, goes to the total directly."""
+        events = sum(counts_us.values())
         with self._lock:
             interval = self._intervals.setdefault(index, _Interval())
             if interval.histogram is not None:
-                interval.histogram.record_many(samples_us)
-            interval.events += len(samples_us)
+                interval.histogram.record_counts(counts_us)
+            elif index >= 0:
+                self.total.record_counts(counts_us)
+            interval.events += events
             interval.errors += errors
             interval.reconnects += reconnects
-            if index >= 0:
-                self.total.record_many(samples_us)
             if interval.record is not None:  # late: the line is out, keep the record right
                 self._fill_record(index, interval)
             self._latest[worker] = max(self._latest.get(worker, index), index)
@@ -112,6 +122,7 @@ class LoadRun:
                 self._finished_events[stats.id].set()
             if self._finished >= set(self.plan.order):
                 self.stopped_at = time.perf_counter()
+                self.coordinator_cpu_s = time.process_time() - self._cpu_started
                 self._done.set()
         if self._done.is_set():
             self._thread.join()
@@ -135,6 +146,15 @@ class LoadRun:
         plan = self.plan
         stop = plan.end if self.stopped_at is None else min(plan.end, self.stopped_at)
         return max(stop - plan.steady_start, 1e-9)
+
+    def client_cpu_s(self) -> float | None:
+        """The client's CPU time for the run: rig's process, plus the worker threads of the
+        worker processes (``--load-processes``); ``None`` before the workers finished."""
+        if self.coordinator_cpu_s is None:
+            return None
+        if self.pool is None:
+            return self.coordinator_cpu_s
+        return self.coordinator_cpu_s + sum(s.cpu_s for s in self.workers.values())
 
     def errors(self) -> Counter[tuple[str, int | None]]:
         """Errors of every worker, by class and code."""
@@ -163,6 +183,8 @@ class LoadRun:
                     break
                 self._fill_record(index, interval)
                 assert interval.record is not None
+                if index >= 0 and interval.histogram is not None:
+                    self.total.add(interval.histogram)
                 interval.histogram = None
                 self.intervals.append(interval.record)
                 records.append(interval.record)

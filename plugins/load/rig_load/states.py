@@ -17,7 +17,7 @@ import rig
 from rig_load import availability, drivers, progress, schema
 from rig_load.options import DEFAULT_DATABASE, PLUGIN, LoadOptions
 from rig_load.plan import Plan, natural_order
-from rig_load.processes import ProcessPool, WorkerSpec, make_jobs
+from rig_load.processes import ProcessPool, Resilience, WorkerSpec, make_jobs
 from rig_load.run import LoadRun, WorkerStats
 from rig_load.worker import ContextLink, DriverLink, Link, Worker
 from rig_load.workloads import Workload
@@ -125,6 +125,9 @@ class WarmingUp:
         options = self.options
         members = ctx.shared.get(MEMBERS) or {}
         order = natural_order(list(members))
+        ctx.log.bind(conn="load", state=RUNNING).info(
+            "load: {} · {} connection(s) · {}", self.workload.name, len(order),
+            options.decided())
         pool = self._start_processes(ctx, order) if options.processes > 1 else None
         plan = Plan(time.perf_counter() + START_DELAY_S, options.ramp_up, options.duration,
                     options.report_interval, tuple(order))
@@ -150,7 +153,8 @@ class WarmingUp:
         pool = ProcessPool(make_jobs(
             specs, options.processes, workload=self.workload, tables=_tables(options),
             table_size=options.table_size, think_time=options.think_time,
-            rate_per_worker=options.rate / len(order), driver=options.driver))
+            rate_per_worker=options.rate / len(order), driver=options.driver,
+            resilience=Resilience.of(ctx.connector)))
         began = time.perf_counter()
         pool.start()
         ctx.log.info("started {} worker processes (pids {}) in {:.2f}s", len(pool.processes),
@@ -224,7 +228,9 @@ class Running:
         driver = drivers.load(self.options.driver, ctx.connector)
         try:
             return DriverLink(ctx.connection_id, ctx.settings, database, driver, log=ctx.log,
-                              cancelled=lambda: ctx.cancelled)
+                              cancelled=lambda: ctx.cancelled,
+                              retry_policy=ctx.connector.retry_policy,
+                              breaker=ctx.connector.breakers.for_server(ctx.settings.address))
         except driver.errors as exc:
             raise rig.DatabaseError(exc, operation=f"connect with --load-driver {driver.name}",
                                     connection_id=ctx.connection_id) from None

@@ -4,8 +4,11 @@ samples over interval by interval, and survive transient errors and lost connect
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -17,7 +20,8 @@ from rig_load.workloads import Event, Tables, Workload
 
 MAX_ERROR_STREAK = 100
 """Stop a connection after this many events in a row failed with permanent errors."""
-_RECONNECT_PAUSE_S = 0.5
+_UNLIMITED_ATTEMPTS = 1_000_000_000
+_CANCEL_POLL_S = 0.05
 
 
 class Sink(Protocol):
@@ -27,9 +31,9 @@ class Sink(Protocol):
     plan: Plan
     workload: Workload
 
-    def submit(self, worker: str, index: int, samples_us: list[int], errors: int = 0,
+    def submit(self, worker: str, index: int, counts_us: dict[int, int], errors: int = 0,
                reconnects: int = 0) -> None:
-        """Hand over the samples of interval ``index``."""
+        """Hand over the latencies of interval ``index``, as ``{µs: how many}``."""
 
 
 class Link(Protocol):
@@ -38,6 +42,12 @@ class Link(Protocol):
     id: str
     errors: tuple[type[BaseException], ...]
     """What the driver raises when a query or a connection fails."""
+    normalize: Callable[[BaseException], BaseException]
+    """The driver's error in the shape :func:`rig.classify` reads."""
+    retry_policy: rig.RetryPolicy
+    """The run's retry policy: its backoff paces the reconnection attempts."""
+    breaker: rig.CircuitBreaker | None
+    """The server's circuit breaker, when the reconnection does not go through one itself."""
 
     @property
     def log(self) -> Any:
@@ -55,15 +65,23 @@ class Link(Protocol):
         """Open a new connection (using the run's database); raise on failure."""
 
 
+def _same(exc: BaseException) -> BaseException:
+    return exc
+
+
 class ContextLink:
     """A :class:`Link` over a connection of the coordinator (PyMySQL in rig's own process):
-    reconnects through the core's retry policy and circuit breaker."""
+    each reconnection is ``ctx.reconnect()``, itself through the run's retry policy and the
+    server's circuit breaker."""
 
     def __init__(self, ctx: rig.Context, database: str) -> None:
         self.ctx = ctx
         self.id = ctx.connection_id
         self.database = database
         self.errors = drivers.PYMYSQL_ERRORS
+        self.normalize: Callable[[BaseException], BaseException] = _same
+        self.retry_policy = ctx.connector.retry_policy
+        self.breaker: rig.CircuitBreaker | None = None  # ctx.reconnect goes through it
 
     @property
     def log(self) -> Any:
@@ -85,15 +103,20 @@ class ContextLink:
 
 class DriverLink:
     """A :class:`Link` with its own connection through ``driver`` (a worker process's
-    workers, and ``--load-driver mysqlclient``); reconnecting opens a new one."""
+    workers, and the C drivers in rig's process); reconnecting opens a new one, behind
+    ``breaker`` and paced by ``retry_policy``."""
 
     def __init__(self, worker_id: str, settings: rig.ConnectionSettings, database: str,
-                 driver: drivers.Driver, *, log: Any, cancelled: Callable[[], bool]) -> None:
+                 driver: drivers.Driver, *, log: Any, cancelled: Callable[[], bool],
+                 retry_policy: rig.RetryPolicy, breaker: rig.CircuitBreaker | None) -> None:
         self.id = worker_id
+        self.retry_policy = retry_policy
+        self.breaker = breaker
         self.settings = settings
         self.database = database
         self.driver = driver
         self.errors = driver.errors
+        self.normalize = driver.normalize
         self._log = log
         self._cancelled = cancelled
         self._raw = self._open()
@@ -165,21 +188,29 @@ class Worker:
         start = plan.start_of(self.link.id)
         self._sleep_until(start)
         self.stats.started_at_s = round(time.perf_counter() - plan.t0, 6)
-        if self.rate > 0:
-            self._open_loop(start)
-        else:
-            self._closed_loop()
+        cpu = time.thread_time()
+        try:
+            if self.rate > 0:
+                self._open_loop(start)
+            else:
+                self._closed_loop()
+        finally:
+            self.stats.cpu_s = time.thread_time() - cpu
         return self.stats
 
     def _closed_loop(self) -> None:
-        perf, plan, think = time.perf_counter, self.run_.plan, self.think_time
-        index = plan.index_at(perf())
+        """One clock read per event: an event's end is the next one's start (after the
+        think time, the clock is read again), so the loop costs one ``perf_counter`` call, a
+        subtraction and an append per event; the hand-over happens at interval boundaries."""
+        perf, plan, think, sleep = time.perf_counter, self.run_.plan, self.think_time, \
+            time.sleep
+        began = perf()
+        index = plan.index_at(began)
         boundary = plan.bounds(index)[1]
         samples: list[int] = []
         append = samples.append
         event, errors = self.event, self.errors
         while True:
-            began = perf()
             if began >= boundary:
                 self._submit(index, samples)
                 if began >= plan.end or self.link.cancelled:
@@ -195,10 +226,14 @@ class Worker:
                     self._submit(index, samples)
                     return
                 event = self.event
+                began = perf()
                 continue
-            append(int((perf() - began) * 1_000_000))
+            ended = perf()
+            append(int((ended - began) * 1_000_000))
             if think:
-                time.sleep(think)
+                sleep(think)
+                ended = perf()
+            began = ended
 
     def _open_loop(self, start: float) -> None:
         perf, plan, sleep = time.perf_counter, self.run_.plan, time.sleep
@@ -235,8 +270,10 @@ class Worker:
             intended += period
 
     def _submit(self, index: int, samples: list[int]) -> None:
+        """Hand interval ``index`` over, counted (``Counter``, in C): a few hundred distinct
+        microsecond values instead of one per event, to pickle, send and record."""
         self.stats.events += len(samples)
-        self.run_.submit(self.stats.id, index, samples, self._interval_errors,
+        self.run_.submit(self.stats.id, index, dict(Counter(samples)), self._interval_errors,
                          self._interval_reconnects)
         self._interval_errors = self._interval_reconnects = 0
 
@@ -245,7 +282,7 @@ class Worker:
         on; raises after :data:`MAX_ERROR_STREAK` permanent errors in a row."""
         if self.link.cancelled:  # rig shut the session down (Ctrl-C): not the server's error
             return False
-        error = rig.DatabaseError(exc, operation=f"{self.workload.name} event",
+        error = rig.DatabaseError(self.link.normalize(exc), operation=f"{self.workload.name} event",
                                   connection_id=self.stats.id)
         self.stats.errors[(error.error_class.value, error.code)] += 1
         self._interval_errors += 1
@@ -263,18 +300,12 @@ class Worker:
         return True
 
     def _reconnect(self, error: rig.DatabaseError) -> bool:
-        """Reconnect (retrying until the end of the run); record the gap."""
+        """Reconnect (until the end of the run); record the gap."""
         plan = self.run_.plan
         began = time.perf_counter()
         self.link.log.warning("lost the connection ({}); reconnecting", error)
-        failures: tuple[type[BaseException], ...] = (rig.RigError, *self.errors)
-        while not self.link.cancelled and time.perf_counter() < plan.end:
-            try:
-                raw = self.link.reconnect()
-            except failures as exc:
-                self.link.log.debug("reconnect failed: {}", exc)
-                time.sleep(min(_RECONNECT_PAUSE_S, max(plan.end - time.perf_counter(), 0)))
-                continue
+        raw = reconnect(self.link, plan.end)
+        if raw is not None:
             self.event = self._bind(raw)
             gap = time.perf_counter() - began
             self.stats.reconnects += 1
@@ -295,3 +326,66 @@ class Worker:
             if wait <= 0:
                 return
             time.sleep(min(wait, 0.2))
+
+
+class _Cancelled(threading.Event):
+    """``link.cancelled`` as the event :func:`rig.call_with_retry` watches (set on Ctrl-C)."""
+
+    def __init__(self, cancelled: Callable[[], bool]) -> None:
+        super().__init__()
+        self._cancelled = cancelled
+
+    def is_set(self) -> bool:
+        return self._cancelled()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        end = time.perf_counter() + (timeout or 0.0)
+        while not self._cancelled() and (wait := end - time.perf_counter()) > 0:
+            time.sleep(min(wait, _CANCEL_POLL_S))
+        return self._cancelled()
+
+
+def reconnect(link: Link, end: float) -> Any | None:
+    """A new connection of ``link`` through :func:`rig.call_with_retry`: the run's retry policy
+    paces the attempts (its exponential backoff and jitter, up to its ``max_delay``), stretched
+    to the end of the run (``end``, on ``perf_counter``'s clock) — a load worker keeps trying
+    as long as the run lasts, so a restarted server is found again — behind the server's
+    circuit breaker. While the breaker is open the attempt waits out its cooldown (one trial
+    at a time goes through). ``None`` when the run ended (or was cancelled) first, or the
+    server refused with a permanent error."""
+    cancelled = _Cancelled(lambda: link.cancelled)
+    failures: tuple[type[BaseException], ...] = (rig.RigError, *link.errors)
+
+    def attempt(_number: int) -> Any:
+        try:
+            return link.reconnect()
+        except failures as exc:
+            link.log.debug("reconnect failed: {}", exc)
+            if isinstance(exc, rig.RigError) and not isinstance(exc, rig.DatabaseError):
+                # ctx.reconnect gave up after its own retries: try again on our schedule
+                raise ConnectionError(str(exc)) from exc
+            normal = link.normalize(exc)
+            if normal is exc:
+                raise
+            raise normal from exc
+
+    while not cancelled.is_set():
+        left = end - time.perf_counter()
+        if left <= 0:
+            return None
+        policy = dataclasses.replace(link.retry_policy, attempts=_UNLIMITED_ATTEMPTS,
+                                     max_time=left)
+        try:
+            return rig.call_with_retry(attempt, operation=f"reconnect {link.id}",
+                                       policy=policy, breaker=link.breaker,
+                                       connection_id=link.id, cancelled=cancelled)
+        except rig.DatabaseError as exc:
+            retry_in = getattr(exc, "retry_in", None)  # the breaker is open
+            if retry_in is None:
+                if exc.error_class is rig.ErrorClass.PERMANENT:
+                    link.log.warning("reconnect refused: {}", exc)
+                return None
+            link.log.debug("reconnect failed: {}", exc)
+            cancelled.wait(min(max(retry_in, _CANCEL_POLL_S), max(end - time.perf_counter(),
+                                                                  0.0)))
+    return None

@@ -35,11 +35,17 @@ def alive(own_server: rig.Sandbox) -> rig.Sandbox:
     return own_server
 
 
+@pytest.mark.parametrize("layout", [
+    pytest.param((), id="defaults"),  # auto: the C driver, a worker process per connection
+    pytest.param(("--load-driver", "pymysql", "--load-processes", "1"), id="threads-pymysql"),
+])
 def test_the_run_survives_a_server_restart_and_reports_the_gap(
-        alive: rig.Sandbox, tmp_path: Path) -> None:
+        alive: rig.Sandbox, tmp_path: Path, layout: tuple[str, ...]) -> None:
+    """Each layout reconnects through rig.call_with_retry, the run's retry policy and the
+    server's circuit breaker (the coordinator's, or one per worker process)."""
     box = alive
     run = FaultRun(box, tmp_path, "load", "--load-table-size", "200", "--connections", "2",
-                   "--load-duration", "6", "--load-report-interval", "0.5")
+                   "--load-duration", "6", "--load-report-interval", "0.5", *layout)
     run.wait_log("load_running")
     run.wait_log("tps:")  # an interval with the load running
     box.kill()
