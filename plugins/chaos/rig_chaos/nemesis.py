@@ -165,15 +165,18 @@ class Nemesis:
             undo, record.undo = record.undo, None
         if undo is None and early:
             return  # another thread undid it meanwhile
-        extra: dict[str, Any] = {"undone_early": True} if early else {}
+        # the fault ends when it is lifted: what the server then takes to come back (a killed
+        # one's restart and crash recovery) counts in its recovery, not in the fault
+        self._close(record, {"undone_early": True} if early else {})
         try:
             if undo is not None:
                 undo()
         except Exception as exc:
             record.error = f"undoing it: {type(exc).__name__}: {exc}"
             self.error = self.error or exc
-            extra["error"] = record.error
-        self._close(record, extra)
+            self.timeline.add(f"{record.event} undo failed", source=SOURCE,
+                              detail=record.error,
+                              data={"fault": record.spec.kind, "index": record.index})
 
     def _close(self, record: FaultRecord, extra: dict[str, Any]) -> None:
         event = self.timeline.add(record.event, source=SOURCE, kind=rig.EventKind.END,
