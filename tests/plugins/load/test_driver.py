@@ -22,8 +22,9 @@ needs_mysqlclient = pytest.mark.skipif(
 needs_mariadb = pytest.mark.skipif(
     not drivers.available("mariadb"),
     reason="the mariadb connector is not installed: " + drivers.INSTALL_MARIADB)
-DRIVERS = [pytest.param("pymysql"), pytest.param("mysqlclient", marks=needs_mysqlclient),
-           pytest.param("mariadb", marks=needs_mariadb)]
+C_DRIVERS = [pytest.param("mysqlclient", marks=needs_mysqlclient),
+             pytest.param("mariadb", marks=needs_mariadb)]
+DRIVERS = [pytest.param("pymysql"), *C_DRIVERS]
 WORKLOADS = ["point-select", "read-only", "read-write", "insert", "update-index"]
 
 
@@ -65,11 +66,11 @@ def test_read_write_with_mysqlclient(rig_runner: RigRunner, rig_database: str) -
     assert section["errors"]["total"] == 0
 
 
-@needs_mysqlclient
-def test_a_killed_mysqlclient_connection_is_classified_and_reconnected(
-        rig_runner: RigRunner, rig_database: str, kill_a_loader: Any) -> None:
+@pytest.mark.parametrize("driver", C_DRIVERS)
+def test_a_killed_connection_is_classified_and_reconnected(
+        rig_runner: RigRunner, rig_database: str, kill_a_loader: Any, driver: str) -> None:
     killer = kill_a_loader()
-    run = load(rig_runner, rig_database, "--load-duration", "2")
+    run = load(rig_runner, rig_database, "--load-driver", driver, "--load-duration", "2")
     killed = killer.stop()
 
     assert killed, "the load never showed up in the processlist"
@@ -79,16 +80,16 @@ def test_a_killed_mysqlclient_connection_is_classified_and_reconnected(
     assert section["reconnects"] == 1 and section["gaps"][0]["reconnected"] is True
 
 
-@needs_mysqlclient
-def test_mysqlclient_errors_carry_code_and_class(rig_server: ServerDSN) -> None:
-    driver = drivers.load("mysqlclient")
+@pytest.mark.parametrize("name", C_DRIVERS)
+def test_a_c_drivers_errors_carry_code_and_class(rig_server: ServerDSN, name: str) -> None:
+    driver = drivers.load(name)
     raw = driver.connect(settings(rig_server, rig.SslMode.PREFERRED))
     try:
         with pytest.raises(driver.errors) as caught:
             raw.cursor().execute("SELECT * FROM rig_no_such_db.t")
     finally:
         raw.close()
-    error = rig.DatabaseError(caught.value, operation="select")
+    error = rig.DatabaseError(driver.normalize(caught.value), operation="select")
     assert (error.code, error.error_class) == (1146, rig.ErrorClass.PERMANENT)
     assert "rig_no_such_db" in error.server_message
 
@@ -240,36 +241,6 @@ def test_every_driver_runs_in_worker_processes(rig_runner: RigRunner, rig_databa
     section = run.section("load")
     assert section["processes"] == 2 and section["events"] > 0
     assert section["errors"]["total"] == 0
-
-
-@needs_mariadb
-def test_a_killed_mariadb_connection_is_classified_and_reconnected(
-        rig_runner: RigRunner, rig_database: str, kill_a_loader: Any) -> None:
-    killer = kill_a_loader()
-    run = rig_runner.run_on_server("--plugin", "load", "--database", rig_database,
-                                   "--load-table-size", "200", "--load-driver", "mariadb",
-                                   "--load-duration", "2")
-    killed = killer.stop()
-
-    assert killed, "the load never showed up in the processlist"
-    assert run.exit_code == 0, run.output
-    section = run.section("load")
-    assert section["errors"]["by_class"] == {"needs-reconnect": 1}
-    assert section["reconnects"] == 1 and section["gaps"][0]["reconnected"] is True
-
-
-@needs_mariadb
-def test_mariadb_errors_carry_code_and_class(rig_server: ServerDSN) -> None:
-    driver = drivers.load("mariadb")
-    raw = driver.connect(settings(rig_server, rig.SslMode.PREFERRED))
-    try:
-        with pytest.raises(driver.errors) as caught:
-            raw.cursor().execute("SELECT * FROM rig_no_such_db.t")
-    finally:
-        raw.close()
-    error = rig.DatabaseError(driver.normalize(caught.value), operation="select")
-    assert (error.code, error.error_class) == (1146, rig.ErrorClass.PERMANENT)
-    assert "rig_no_such_db" in error.server_message
 
 
 def test_missing_mariadb_exits_4_with_the_install_command(
