@@ -20,6 +20,9 @@ from rig.testing import RigRunner
 PLUGINS = [("chaos", rig_chaos)]
 DEADLINE_S = 90.0
 
+ROUNDING = 0.001
+"""The report rounds times to the millisecond: two rounded ends may be this much closer."""
+
 
 def periods(report: dict[str, Any], name: str) -> list[tuple[str, dict[str, Any]]]:
     return [(e["kind"], e["data"]) for e in report["timeline"] if e["name"] == name]
@@ -52,7 +55,7 @@ def test_a_kill_and_a_pause_mid_load_are_survived_judged_and_marked_on_the_inter
     assert kill["errors"] >= 1 or kill["dip"]["errors"] >= 1  # the kill was seen
     assert kill["first_success_after_s"] is not None  # back; throughput recovery may lag
     assert pause["dip"] is not None and pause["dip"]["drop"] > 0.5  # frozen: no transactions
-    assert faults[1]["end_s"] - faults[1]["start_s"] >= 1.0
+    assert faults[1]["end_s"] - faults[1]["start_s"] >= 1.0 - ROUNDING  # it lasted its 1 s
     intervals = run.section("load")["intervals"]
     marked = {fault["detail"] for record in intervals for fault in record["faults"]}
     assert marked == {"kill", "pause"}
@@ -70,7 +73,7 @@ def test_a_restart_and_cpu_pressure_have_an_effect_and_are_undone(
     restart, cpu = run.section("chaos")["faults"]
     assert restart["verdict"] == "pass" and cpu["verdict"] == "pass"
     assert run.section("load")["reconnects"] >= 1  # the graceful restart closed the sessions
-    assert cpu["end_s"] - cpu["start_s"] >= 1.0
+    assert cpu["end_s"] - cpu["start_s"] >= 1.0 - ROUNDING
     assert busy_processes() == []
 
 
