@@ -23,10 +23,17 @@ CONSENT_HINT = ("run with --sandbox, or name a local server you own with --chaos
                 "--chaos-server-start CMD --chaos-i-own-this-server")
 
 
+def schedule_text(text: str) -> str:
+    """``--chaos``'s value, checked when the options are parsed (before a sandbox starts): a
+    malformed piece raises :class:`ValueError` naming it."""
+    parse_schedule(text)
+    return text
+
+
 def add_options(parser: rig.OptionParser) -> None:
     """Add ``--chaos`` and the rest to the plugin's help group."""
     group = parser.getgroup(PLUGIN, "chaos plugin: faults injected while the workload runs")
-    group.addoption("--chaos", metavar="SCHEDULE",
+    group.addoption("--chaos", type=schedule_text, metavar="SCHEDULE",
                     help="faults to inject: KIND[=PARAMS]@START[+DURATION], comma-separated, "
                     "times from the workload's start (e.g. 'kill@5s, pause@12s+3s, "
                     f"latency=200ms±50ms@20s+10s'); kinds: {', '.join(KINDS)}")

@@ -90,3 +90,12 @@ def test_chaos_refuses_what_it_may_not_do_with_one_line(
     assert run.exit_code == 4, run.output
     lines = [line for line in run.stderr.splitlines() if line.startswith("rig:")]
     assert len(lines) == 1 and says in lines[0], run.stderr
+
+
+def test_a_malformed_schedule_is_refused_before_the_sandbox_starts(
+        rig_runner: RigRunner) -> None:
+    run = rig_runner.run("--sandbox", "--plugin", "chaos", "--chaos", "kil@5s",
+                         plugins=PLUGINS)
+    assert run.exit_code == 4, run.output
+    assert "unknown fault 'kil'" in run.stderr
+    assert "sandbox" not in run.stderr  # no server was started for a run that cannot be
