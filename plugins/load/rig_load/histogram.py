@@ -39,6 +39,19 @@ class LatencyHistogram:
         for value, times in counts.items():
             record(min(max(value, LOWEST_US), HIGHEST_US), times)
 
+    def encode(self) -> str:
+        """The histogram in HdrHistogram's standard compressed form (a "histoblob": base64 of
+        the V2 encoding), which every HdrHistogram implementation decodes; what a remote worker
+        ships, merged exactly by :meth:`decode` and :meth:`add`."""
+        return bytes(self._hdr.encode()).decode("ascii")
+
+    @classmethod
+    def decode(cls, blob: str) -> LatencyHistogram:
+        """The histogram :meth:`encode` gave (or any histoblob of microsecond latencies)."""
+        histogram = cls()
+        histogram._hdr.add(HdrHistogram.decode(blob.encode("ascii")))
+        return histogram
+
     def add(self, other: LatencyHistogram) -> None:
         """Merge ``other`` into this histogram."""
         self._hdr.add(other._hdr)

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 
 import rig
-from rig_load import drivers
+from rig_load import drivers, ray_pool
 
 PLUGIN = "load"
 DEFAULT_DATABASE = "rig_load"
@@ -18,6 +18,11 @@ DEFAULT_DURATION_S = 10.0
 AUTO = "auto"
 MAX_AUTO_PROCESSES = 64
 """``--load-processes auto`` starts at most this many worker processes."""
+LOCAL, RAY = "local", "ray"
+EXECUTORS = (LOCAL, RAY)
+"""``--load-executor``: on this machine, or as Ray actors over a Ray cluster."""
+MAX_AUTO_ACTORS = 4096
+"""``--load-processes auto`` with ``--load-executor ray`` places at most this many actors."""
 
 
 def processes_type(text: str) -> int | str:
@@ -38,7 +43,8 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def choose_processes(asked: int | str, connections: int, cores: int) -> tuple[int, str]:
+def choose_processes(asked: int | str, connections: int, cores: int,
+                     executor: str = LOCAL) -> tuple[int, str]:
     """Resolve ``--load-processes``: a number is taken as asked; ``auto`` runs one worker
     process per connection (at most :data:`MAX_AUTO_PROCESSES`) when there are several
     connections and more than one core, else the workers are threads of rig's own process.
@@ -47,6 +53,10 @@ def choose_processes(asked: int | str, connections: int, cores: int) -> tuple[in
     processes (docs/performance.md)."""
     if asked != AUTO:
         return int(asked), "asked for"
+    if executor == RAY:  # the cluster's CPUs are shared out among the actors
+        count = min(connections, MAX_AUTO_ACTORS)
+        return count, "auto: one Ray actor per connection" + (
+            f" (at most {MAX_AUTO_ACTORS})" if count < connections else "")
     if connections < 2:
         return 1, "auto: one connection"
     if cores < 2:
@@ -96,6 +106,18 @@ def add_options(parser: rig.OptionParser) -> None:
                     "(MariaDB's C connector; pip install 'rig-plugin-load[mariadb]'); auto = "
                     "mysqlclient when it is installed and --ssl-mode allows it, else pymysql "
                     "(default: %(default)s)")
+    group.addoption("--load-executor", "--executor", type=rig.types.choice(EXECUTORS),
+                    default=LOCAL, metavar="NAME",
+                    help="where the workers run: local = on this machine (threads, or "
+                    "--load-processes processes); ray = as Ray actors spread over a Ray "
+                    "cluster's nodes, --load-processes of them (auto: one per connection), "
+                    "their histograms merged here (pip install 'rig-plugin-load[ray]'; "
+                    "docs/load-ray.md) (default: %(default)s)")
+    group.addoption("--load-ray-address", "--ray-address", metavar="ADDRESS",
+                    help="with --load-executor ray: HOST:PORT of the Ray cluster's head (what "
+                    "'ray start --head' printed); auto = the cluster 'ray start' runs on this "
+                    "machine (or $RAY_ADDRESS); local = a new Ray instance on this machine for "
+                    "the run (default: local)")
     group.addoption("--load-prepare-only", action="store_true",
                     help="create and fill the tables, then stop; needs --keep-tables, so "
                     "that a later --load-skip-prepare run finds them")
@@ -121,6 +143,8 @@ class LoadOptions:
     """Resolved: ``auto`` is decided by :func:`rig_load.drivers.choose`."""
     prepare_only: bool
     skip_prepare: bool
+    executor: str
+    ray_address: str | None
     keep_tables: bool
     processes_reason: str = "asked for"
     """Why :attr:`processes` (``asked for``, or what ``auto`` saw)."""
@@ -137,7 +161,7 @@ class LoadOptions:
             or DEFAULT_DURATION_S
         connections = int(config.getoption("connections") or 1)
         values["processes"], processes_reason = choose_processes(
-            values["processes"], connections, usable_cores())
+            values["processes"], connections, usable_cores(), values["executor"])
         choice = drivers.choose(values["driver"], config.getoption("ssl_mode"))
         values["driver"] = choice.name
         return cls(**values, keep_tables=bool(config.getoption("keep_tables")),
@@ -145,10 +169,16 @@ class LoadOptions:
 
     def decided(self) -> str:
         """What the driver and processes are and why, for the run's header and report."""
-        processes = "threads of rig's process" if self.processes == 1 \
-            else f"{self.processes} processes"
+        processes = describe_processes(self.processes, self.executor)
         return f"driver {self.driver} ({self.driver_reason}) · {processes} " \
             f"({self.processes_reason})"
+
+
+def describe_processes(count: int, executor: str) -> str:
+    """Where the workers run, in words: ``8 Ray actors``, ``4 processes``…"""
+    if executor == RAY:
+        return f"{count} Ray actor{'s' if count != 1 else ''}"
+    return "threads of rig's process" if count == 1 else f"{count} processes"
 
 
 def validate(config: rig.Config, workloads: list[str]) -> None:
@@ -168,6 +198,11 @@ def validate(config: rig.Config, workloads: list[str]) -> None:
                                   f"{options.driver} (disabled, preferred, required are)",
                                   hint="use --load-driver pymysql to verify the server's "
                                   "certificate")
+    if options.executor == RAY:
+        ray_pool.import_ray()  # or say how to install it
+    elif options.ray_address is not None:
+        raise config.invalid("load_ray_address", "--load-ray-address applies only with "
+                             "--load-executor ray")
     if options.prepare_only and options.skip_prepare:
         raise config.invalid("load_skip_prepare", "--load-prepare-only and --load-skip-prepare "
                              "exclude each other")

@@ -15,6 +15,7 @@ import queue
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,9 +23,10 @@ from loguru import logger
 
 import rig
 from rig_load import drivers
+from rig_load.histogram import LatencyHistogram
 from rig_load.plan import Plan
 from rig_load.run import LoadRun, WorkerStats
-from rig_load.worker import DriverLink, Worker
+from rig_load.worker import DriverLink, Sink, Worker
 from rig_load.workloads import Workload
 
 _POLL_S = 0.1
@@ -85,46 +87,96 @@ class _PipeSink:
         self._out.put(("submit", worker, index, counts_us, errors, reconnects))
 
 
-def child_main(job: Job, out: Any, start: Any, stop: Any) -> None:
-    """A worker process: connect every worker, say ready, wait for the plan, run."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us through ``stop``
+Emit = Callable[[tuple[Any, ...]], None]
+"""Where a job's messages go: ``("log", level, conn, text)``, ``("failed", id, why)``,
+``("finish", stats)`` (and ``("submit", …)`` through a sink), read by :func:`deliver`."""
+
+
+def forward_logs(emit: Emit) -> None:
+    """Send this process's log records to rig's process as ``log`` messages."""
     logger.remove()
     logger.configure(extra={"conn": "-", "state": "-"})
-    logger.add(lambda message: out.put(("log", message.record["level"].name,
-                                         message.record["extra"]["conn"],
-                                         message.record["message"])), level="DEBUG")
-    resilience = job.resilience
-    connector = rig.Connector(retry_policy=resilience.retry_policy)  # this process's own
-    driver = drivers.load(job.driver, connector)
-    breakers: dict[str, rig.CircuitBreaker] = {}
-    for spec in job.workers:
-        breakers.setdefault(spec.settings.address, rig.CircuitBreaker(
-            spec.settings.address, resilience.breaker_threshold, resilience.breaker_cooldown))
-    links = [DriverLink(spec.id, spec.settings, spec.database, driver,
-                        log=logger.bind(conn=spec.id, state="load_running"),
-                        cancelled=stop.is_set, retry_policy=resilience.retry_policy,
-                        breaker=breakers[spec.settings.address]) for spec in job.workers]
-    out.put(("ready", job.number))
-    plan: Plan = start.get()
-    sink = _PipeSink(plan, job.workload, out)
+    logger.add(lambda message: emit(("log", message.record["level"].name,
+                                     message.record["extra"]["conn"],
+                                     message.record["message"])), level="DEBUG")
 
-    failures: tuple[type[BaseException], ...] = (rig.RigError, *driver.errors)
 
-    def run_one(link: DriverLink) -> None:
+class JobRunner:
+    """A job's workers wherever they run (a worker process, a Ray actor): creating it
+    connects every worker; :meth:`start` runs them in threads, each ending with a
+    ``("finish", stats)`` message, after ``("failed", id, why)`` when it failed."""
+
+    def __init__(self, job: Job, emit: Emit, cancelled: Callable[[], bool]) -> None:
+        resilience = job.resilience
+        connector = rig.Connector(retry_policy=resilience.retry_policy)  # this process's own
+        driver = drivers.load(job.driver, connector)
+        breakers: dict[str, rig.CircuitBreaker] = {}
+        for spec in job.workers:
+            breakers.setdefault(spec.settings.address, rig.CircuitBreaker(
+                spec.settings.address, resilience.breaker_threshold,
+                resilience.breaker_cooldown))
+        self.job = job
+        self._emit = emit
+        self._failures: tuple[type[BaseException], ...] = (rig.RigError, *driver.errors)
+        self.links = [DriverLink(spec.id, spec.settings, spec.database, driver,
+                                 log=logger.bind(conn=spec.id, state="load_running"),
+                                 cancelled=cancelled, retry_policy=resilience.retry_policy,
+                                 breaker=breakers[spec.settings.address])
+                      for spec in job.workers]
+        self._threads: list[threading.Thread] = []
+
+    def start(self, sink: Sink) -> None:
+        """Run every worker on ``sink.plan`` in a thread of its own."""
+        self._threads = [threading.Thread(target=self._run_one, args=(link, sink),
+                                          name=f"rig-load-{link.id}") for link in self.links]
+        for thread in self._threads:
+            thread.start()
+
+    def join(self) -> None:
+        """Wait for every worker to finish."""
+        for thread in self._threads:
+            thread.join()
+
+    def _run_one(self, link: DriverLink, sink: Sink) -> None:
+        job = self.job
         worker = Worker(link, sink, tables=list(job.tables), table_size=job.table_size,
                         think_time=job.think_time, rate=job.rate_per_worker)
         try:
             worker.run()
-        except failures as exc:
-            out.put(("failed", link.id, str(exc)))
+        except self._failures as exc:
+            self._emit(("failed", link.id, str(exc)))
         finally:
-            out.put(("finish", worker.stats))
+            link.close()
+            self._emit(("finish", worker.stats))
 
-    threads = [threading.Thread(target=run_one, args=(link,)) for link in links]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+
+def child_main(job: Job, out: Any, start: Any, stop: Any) -> None:
+    """A worker process: connect every worker, say ready, wait for the plan, run."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us through ``stop``
+    forward_logs(out.put)
+    runner = JobRunner(job, out.put, stop.is_set)
+    out.put(("ready", job.number))
+    plan: Plan = start.get()
+    runner.start(_PipeSink(plan, job.workload, out))
+    runner.join()
+
+
+def deliver(run: LoadRun, message: tuple[Any, ...]) -> str | None:
+    """Hand a job's message to the run; the connection id when it says a worker finished."""
+    kind = message[0]
+    if kind == "submit":
+        run.submit(*message[1:])
+    elif kind == "histogram":
+        _kind, workers, index, blob, errors, reconnects = message
+        run.submit_histogram(workers, index, LatencyHistogram.decode(blob), errors, reconnects)
+    elif kind == "finish":
+        run.finish(message[1])
+        return str(message[1].id)
+    elif kind == "failed":
+        run.failures[message[1]] = message[2]
+    elif kind == "log":
+        log_message(message)
+    return None
 
 
 class ProcessPool:
@@ -166,7 +218,7 @@ class ProcessPool:
             if message[0] == "ready":
                 ready.add(message[1])
             elif message[0] == "log":
-                _log(message)
+                log_message(message)
 
     def launch(self, run: LoadRun) -> None:
         """Give every process the plan and follow them until they are done."""
@@ -196,18 +248,21 @@ class ProcessPool:
                         run.finish(WorkerStats(worker))
                         pending.discard(worker)
                 continue
-            kind = message[0]
-            if kind == "submit":
-                run.submit(*message[1:])
-            elif kind == "finish":
-                run.finish(message[1])
-                pending.discard(message[1].id)
-            elif kind == "failed":
-                run.failures[message[1]] = message[2]
-            elif kind == "log":
-                _log(message)
+            finished = deliver(run, message)
+            if finished is not None:
+                pending.discard(finished)
         for process in self.processes:
             process.join(_STOP_GRACE_S)
+
+    def cancel(self) -> None:
+        """Ask the workers to stop (Ctrl-C)."""
+        self.stop.set()
+
+    def as_json(self) -> dict[str, Any]:
+        """The worker processes and their connections, for the report."""
+        return {"name": "processes", "processes": [
+            {"pid": process.pid, "connections": [spec.id for spec in job.workers]}
+            for job, process in zip(self.jobs, self.processes, strict=True)]}
 
     def close(self) -> None:
         """Stop the processes (Ctrl-C, or a failed start); never raises."""
@@ -219,7 +274,7 @@ class ProcessPool:
                 process.terminate()
 
 
-def _log(message: tuple[Any, ...]) -> None:
+def log_message(message: tuple[Any, ...]) -> None:
     """Log a worker process's message in rig's process, at its level, under its connection."""
     _kind, level, conn, text = message
     logger.bind(conn=conn, state="load_running").log(level, text)

@@ -7,7 +7,7 @@ from typing import Any
 
 import rig
 from rig_load import availability
-from rig_load.options import LoadOptions
+from rig_load.options import LoadOptions, describe_processes
 from rig_load.run import LoadRun
 from rig_load.states import RUN_KEY
 
@@ -32,6 +32,7 @@ def section(result: rig.RunResult, options: LoadOptions) -> dict[str, Any]:
         "rate_target": options.rate or None,
         "think_time_s": options.think_time,
         "prepare_only": options.prepare_only,
+        "executor": options.executor,
         "processes": options.processes,
         "processes_reason": options.processes_reason,
         "driver": options.driver,
@@ -76,6 +77,7 @@ def section(result: rig.RunResult, options: LoadOptions) -> dict[str, Any]:
         "intervals": run.intervals,
         "per_connection": workers,
         "failures": run.failures,
+        "placement": None if run.pool is None else run.pool.as_json(),
     }
 
 
@@ -89,8 +91,7 @@ def summary_lines(data: dict[str, Any], write: Callable[[str], None]) -> None:
     latency = data["latency_ms"]
     write(f"load: {data['workload']} · {data['connections']} connection(s) · "
           f"{data['measured_s']:g}s measured")
-    processes = "threads of rig's process" if data["processes"] == 1 \
-        else f"{data['processes']} processes"
+    processes = describe_processes(data["processes"], data["executor"])
     write(f"    driver {data['driver']} ({data['driver_reason']}) · {processes} "
           f"({data['processes_reason']})")
     write(f"    transactions: {data['events']} ({data['tps']:.2f} per s) · queries: "
@@ -98,6 +99,15 @@ def summary_lines(data: dict[str, Any], write: Callable[[str], None]) -> None:
     if latency.get("count"):
         write(f"    latency (ms): min {latency['min']:.3f} · p50 {latency['p50']:.3f} · "
               f"p95 {latency['p95']:.3f} · p99 {latency['p99']:.3f} · max {latency['max']:.3f}")
+    placement = data.get("placement") or {}
+    if placement.get("name") == "ray":
+        write(f"    ray: {len(placement['actors'])} actor(s) on {placement['nodes']} node(s) at "
+              f"{placement['address']}")
+        for actor in placement["actors"]:
+            if actor["lost"]:
+                write(f"    lost: the actor on node {actor['node_ip']} "
+                      f"({actor['node_id'][:12]}) with {', '.join(actor['connections'])}: "
+                      f"{actor['lost']}")
     errors = data["errors"]
     detail = ", ".join(f"{name} {count}" for name, count in errors["by_class"].items())
     write(f"    errors: {errors['total']}{f' ({detail})' if detail else ''} · reconnects: "

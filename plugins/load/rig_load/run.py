@@ -7,9 +7,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from rig_load.histogram import LatencyHistogram
 from rig_load.plan import Plan
@@ -31,12 +31,39 @@ class WorkerStats:
     gaps: list[dict[str, Any]] = field(default_factory=list)
     cpu_s: float = 0.0
     """CPU time of this connection's worker thread while it ran (``time.thread_time``)."""
+    latency_ms: dict[str, Any] = field(default_factory=lambda: {"count": 0})
+    """This connection's latencies in the measured window
+    (:meth:`~rig_load.histogram.LatencyHistogram.summary_ms`)."""
+    histogram: str | None = None
+    """The same latencies as a histoblob (:meth:`~rig_load.histogram.LatencyHistogram.encode`):
+    the run's total is these merged, and tools can merge them across runs."""
+    where: dict[str, Any] | None = None
+    """Where the connection's worker ran (with ``--load-executor ray``: its actor's node)."""
 
     def as_json(self) -> dict[str, Any]:
         """The per-connection part of the ``load`` report section."""
         return {"id": self.id, "started_at_s": self.started_at_s, "events": self.events,
                 "errors": sum(self.errors.values()), "reconnects": self.reconnects,
-                "gaps": self.gaps, "cpu_s": round(self.cpu_s, 3)}
+                "gaps": self.gaps, "cpu_s": round(self.cpu_s, 3),
+                "latency_ms": self.latency_ms, "histogram": self.histogram,
+                **({"where": self.where} if self.where is not None else {})}
+
+
+class Pool(Protocol):
+    """Workers that run outside the connections' threads (worker processes, Ray actors),
+    handing their samples to a :class:`LoadRun`."""
+
+    def launch(self, run: LoadRun) -> None:
+        """Give the workers ``run``'s plan and feed their samples to it until they finish."""
+
+    def cancel(self) -> None:
+        """Ask the workers to stop (Ctrl-C)."""
+
+    def close(self) -> None:
+        """Stop the workers and free what they hold; never raises. Idempotent."""
+
+    def as_json(self) -> dict[str, Any]:
+        """Where the workers ran, for the report."""
 
 
 @dataclass
@@ -79,8 +106,8 @@ class LoadRun:
         self.stopped_at: float | None = None
         self.failures: dict[str, str] = {}
         """Why a worker stopped early (a worker process died), by connection id."""
-        self.pool: Any = None
-        """The :class:`~rig_load.processes.ProcessPool` with ``--load-processes``, else ``None``."""
+        self.pool: Pool | None = None
+        """The worker processes (``--load-processes``) or Ray actors, else ``None``."""
         self._cpu_started = time.process_time()
         self.coordinator_cpu_s: float | None = None
         """CPU time of rig's own process from the run's creation until every worker finished
@@ -97,19 +124,32 @@ class LoadRun:
         many}``). They are recorded once, into the interval's histogram, which is added to
         the total (a C-speed merge) when the interval closes; a late hand-over, after its
         interval closed, goes to the total directly."""
-        events = sum(counts_us.values())
+        self._add((worker,), index, sum(counts_us.values()), errors, reconnects,
+                  lambda histogram: histogram.record_counts(counts_us))
+
+    def submit_histogram(self, workers: Iterable[str], index: int,
+                         histogram: LatencyHistogram, errors: int = 0,
+                         reconnects: int = 0) -> None:
+        """Hand over interval ``index`` of several workers at once, as one histogram (a remote
+        worker's, decoded from its histoblob): merged exactly, like :meth:`submit`'s counts."""
+        self._add(tuple(workers), index, histogram.count, errors, reconnects,
+                  lambda into: into.add(histogram))
+
+    def _add(self, workers: tuple[str, ...], index: int, events: int, errors: int,
+             reconnects: int, record: Callable[[LatencyHistogram], None]) -> None:
         with self._lock:
             interval = self._intervals.setdefault(index, _Interval())
             if interval.histogram is not None:
-                interval.histogram.record_counts(counts_us)
+                record(interval.histogram)
             elif index >= 0:
-                self.total.record_counts(counts_us)
+                record(self.total)
             interval.events += events
             interval.errors += errors
             interval.reconnects += reconnects
             if interval.record is not None:  # late: the line is out, keep the record right
                 self._fill_record(index, interval)
-            self._latest[worker] = max(self._latest.get(worker, index), index)
+            for worker in workers:
+                self._latest[worker] = max(self._latest.get(worker, index), index)
 
     def finish(self, stats: WorkerStats) -> None:
         """A worker is done (normally or not): stop waiting for it."""

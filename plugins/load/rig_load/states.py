@@ -14,11 +14,12 @@ from collections.abc import Callable
 from typing import Any
 
 import rig
-from rig_load import availability, drivers, progress, schema
-from rig_load.options import DEFAULT_DATABASE, PLUGIN, LoadOptions
+from rig_load import availability, drivers, progress, ray_pool, schema
+from rig_load.options import DEFAULT_DATABASE, PLUGIN, RAY, LoadOptions
 from rig_load.plan import Plan, natural_order
 from rig_load.processes import ProcessPool, Resilience, WorkerSpec, make_jobs
-from rig_load.run import LoadRun, WorkerStats
+from rig_load.ray_pool import RayPool
+from rig_load.run import LoadRun, Pool, WorkerStats
 from rig_load.worker import ContextLink, DriverLink, Link, Worker
 from rig_load.workloads import Workload
 
@@ -36,6 +37,8 @@ RUN: rig.Key[LoadRun] = rig.Key("load.run")
 PREPARED = "load.prepared"
 """The barrier after preparing."""
 START_DELAY_S = 0.01
+RAY_START_DELAY_S = 0.5
+"""With Ray the plan reaches the actors through the cluster: room for the round trip."""
 WORKLOAD_EVENT = "load.workload"
 """The timeline period of the load run: from its start (the first connection's, before the
 ramp-up) until the last connection left it."""
@@ -128,8 +131,10 @@ class WarmingUp:
         ctx.log.bind(conn="load", state=RUNNING).info(
             "load: {} · {} connection(s) · {}", self.workload.name, len(order),
             options.decided())
-        pool = self._start_processes(ctx, order) if options.processes > 1 else None
-        plan = Plan(time.perf_counter() + START_DELAY_S, options.ramp_up, options.duration,
+        pool = self._start_pool(ctx, order) \
+            if options.processes > 1 or options.executor == RAY else None
+        delay = RAY_START_DELAY_S if options.executor == RAY else START_DELAY_S
+        plan = Plan(time.perf_counter() + delay, options.ramp_up, options.duration,
                     options.report_interval, tuple(order))
         log = ctx.log.bind(conn="load", state=RUNNING)
         shown = progress.choose(ctx.terminal, lambda line: log.info(line),
@@ -145,17 +150,24 @@ class WarmingUp:
             pool.launch(run)
         return run
 
-    def _start_processes(self, ctx: rig.Context, order: list[str]) -> ProcessPool:
+    def _start_pool(self, ctx: rig.Context, order: list[str]) -> Pool:
+        """Start the worker processes, or the Ray actors, and wait until they connected."""
         options = self.options
         settings = ctx.shared.get(SETTINGS, {})
         database = ctx.data[DATABASE_KEY]
         specs = [WorkerSpec(cid, settings[cid], database) for cid in order]
-        pool = ProcessPool(make_jobs(
+        jobs = make_jobs(
             specs, options.processes, workload=self.workload, tables=_tables(options),
             table_size=options.table_size, think_time=options.think_time,
             rate_per_worker=options.rate / len(order), driver=options.driver,
-            resilience=Resilience.of(ctx.connector)))
+            resilience=Resilience.of(ctx.connector))
         began = time.perf_counter()
+        if options.executor == RAY:
+            ray = RayPool(jobs, options.ray_address or ray_pool.LOCAL)
+            ray.start()
+            ctx.log.info("started {} in {:.2f}s", ray.describe(), time.perf_counter() - began)
+            return ray
+        pool = ProcessPool(jobs)
         pool.start()
         ctx.log.info("started {} worker processes (pids {}) in {:.2f}s", len(pool.processes),
                      ", ".join(str(p.pid) for p in pool.processes),
@@ -192,7 +204,8 @@ class Running:
 
     def execute(self, ctx: rig.Context) -> None:
         run = ctx.data[RUN_KEY]
-        stats = self._in_process(ctx, run) if run.pool is None else self._follow(ctx, run)
+        stats = self._in_process(ctx, run) if run.pool is None \
+            else self._follow(ctx, run, run.pool)
         if stats.gaps and not stats.gaps[-1]["reconnected"] and not ctx.cancelled:
             gap = stats.gaps[-1]
             address = ctx.settings.address
@@ -235,12 +248,12 @@ class Running:
             raise rig.DatabaseError(exc, operation=f"connect with --load-driver {driver.name}",
                                     connection_id=ctx.connection_id) from None
 
-    def _follow(self, ctx: rig.Context, run: LoadRun) -> WorkerStats:
-        """With ``--load-processes`` this connection's worker runs in a worker process: wait for
-        it, and end in error if its process died."""
+    def _follow(self, ctx: rig.Context, run: LoadRun, pool: Pool) -> WorkerStats:
+        """With ``--load-processes`` (or Ray) this connection's worker runs in a worker process
+        (or an actor): wait for it, and end in error if its process died."""
         while not run.wait_finished(ctx.connection_id, 0.2):
             if ctx.cancelled:
-                run.pool.stop.set()
+                pool.cancel()
         stats = run.workers[ctx.connection_id]
         ctx.data[STATS_KEY] = stats
         if failure := run.failures.get(ctx.connection_id):

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import rig
 from rig_load import drivers
+from rig_load.histogram import LatencyHistogram
 from rig_load.plan import Plan
 from rig_load.run import WorkerStats
 from rig_load.workloads import Event, Tables, Workload
@@ -172,6 +173,8 @@ class Worker:
         self.rate = rate
         self.rng = random.Random()
         self.stats = WorkerStats(link.id)
+        self._latency = LatencyHistogram()
+        """This connection's measured window (reported with it, merged by nobody)."""
         self.event: Event = self._bind(link.raw)
         self._streak = 0
         self._progress_at_error = -1
@@ -196,6 +199,8 @@ class Worker:
                 self._closed_loop()
         finally:
             self.stats.cpu_s = time.thread_time() - cpu
+            self.stats.latency_ms = self._latency.summary_ms()
+            self.stats.histogram = self._latency.encode()
         return self.stats
 
     def _closed_loop(self) -> None:
@@ -273,7 +278,10 @@ class Worker:
         """Hand interval ``index`` over, counted (``Counter``, in C): a few hundred distinct
         microsecond values instead of one per event, to pickle, send and record."""
         self.stats.events += len(samples)
-        self.run_.submit(self.stats.id, index, dict(Counter(samples)), self._interval_errors,
+        counts = dict(Counter(samples))
+        if index >= 0:
+            self._latency.record_counts(counts)
+        self.run_.submit(self.stats.id, index, counts, self._interval_errors,
                          self._interval_reconnects)
         self._interval_errors = self._interval_reconnects = 0
 
