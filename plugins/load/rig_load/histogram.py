@@ -49,12 +49,16 @@ class LatencyHistogram:
     def decode(cls, blob: str) -> LatencyHistogram:
         """The histogram :meth:`encode` gave (or any histoblob of microsecond latencies)."""
         histogram = cls()
-        histogram._hdr.add(HdrHistogram.decode(blob.encode("ascii")))
+        decoded = HdrHistogram.decode(blob.encode("ascii"))
+        if decoded.get_total_count():
+            histogram._hdr.add(decoded)
         return histogram
 
     def add(self, other: LatencyHistogram) -> None:
-        """Merge ``other`` into this histogram."""
-        self._hdr.add(other._hdr)
+        """Merge ``other`` into this histogram (an empty one changes nothing: HdrHistogram's
+        own ``add`` would take its minimum of 0)."""
+        if other.count:
+            self._hdr.add(other._hdr)
 
     def percentile_ms(self, percent: float) -> float:
         """The latency at ``percent`` (0..100), in milliseconds."""

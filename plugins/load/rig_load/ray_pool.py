@@ -189,6 +189,10 @@ class RayPool:
         self._run: LoadRun | None = None
         self._pump: threading.Thread | None = None
         self._connected = False
+        self._closing = threading.Lock()
+        self._release = threading.Event()
+        self._keeper = threading.Thread()
+        self._stopping: list[Any] = []
         self.cpus_per_actor = 0.0
         self.nodes: dict[str, str] = {}
         """Node id → IP address, of the nodes the actors run on."""
@@ -248,23 +252,42 @@ class RayPool:
             self._measure_clock(placed)
 
     def _connect(self) -> None:
-        ray = self._ray
+        """Join (or start) Ray from a thread of the pool's own that lives until
+        :meth:`close`: Ray starts its local processes bound to the thread that started them
+        (they die with it), and a connection's thread ends before the run does."""
         address = self.address
         if address not in (LOCAL, "auto") and not address.startswith("ray://"):
             _probe(address)  # Ray itself retries an unreachable address for minutes
-        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                                   "logging_level": logging.ERROR, "namespace": "rig-load"}
-        if address == LOCAL:
-            options["object_store_memory"] = 128 * 1024 * 1024  # histoblobs are small
-        try:
-            ray.init(address=address, **options)
-        except (ConnectionError, ValueError, RuntimeError) as exc:
+        joined: queue.SimpleQueue[BaseException | None] = queue.SimpleQueue()
+        self._keeper = threading.Thread(target=self._keep, args=(joined,), name="rig-ray",
+                                        daemon=True)
+        self._keeper.start()
+        failure = joined.get()
+        if failure is not None:
+            self._keeper.join()
             raise rig.ConnectError(f"cannot join the Ray cluster at {address}: "
-                                   f"{_first_line(exc)}",
+                                   f"{_first_line(failure)}",
                                    hint="start it with 'ray start --head' (and 'ray start "
                                    "--address HEAD:PORT' on every load machine), then give "
                                    "--load-ray-address HEAD:PORT") from None
         self._connected = True
+
+    def _keep(self, joined: queue.SimpleQueue[BaseException | None]) -> None:
+        """The keeper thread: ``ray.init``, then ``ray.shutdown`` once :meth:`close` asks."""
+        ray = self._ray
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                                   "logging_level": logging.ERROR, "namespace": "rig-load"}
+        if self.address == LOCAL:
+            options["object_store_memory"] = 128 * 1024 * 1024  # histoblobs are small
+        try:
+            ray.init(address=self.address, **options)
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            joined.put(exc)
+            return
+        joined.put(None)
+        self._release.wait()
+        with contextlib.suppress(Exception):
+            ray.shutdown()
 
     def _refuse_loopback(self) -> None:
         """A loopback ``--host`` reaches a different server from another machine."""
@@ -350,26 +373,35 @@ class RayPool:
                     "actor": placed.job.number, "lost_at_s": at_s}))
 
     def cancel(self) -> None:
-        """Ask every actor's workers to stop (Ctrl-C)."""
+        """Ask every actor's workers to stop (Ctrl-C); once is enough."""
+        if self._stopping:
+            return
         for placed in self.placed:
             with contextlib.suppress(Exception):
-                placed.handle.stop.remote()
+                self._stopping.append(placed.handle.stop.remote())
 
     def close(self) -> None:
         """Stop the actors and leave Ray (stopping it when it was started here); never
-        raises."""
-        if not self._connected:
-            return
-        ray = self._ray
-        self.cancel()
-        if self._pump is not None:
-            self._pump.join(_STOP_GRACE_S)
-        for placed in self.placed:
-            with contextlib.suppress(Exception):
-                ray.kill(placed.handle)
-        with contextlib.suppress(Exception):
-            ray.shutdown()
-        self._connected = False
+        raises. Idempotent, and a second caller waits for the first (no Ray call may follow
+        the shutdown: it would start a new local Ray instance)."""
+        with self._closing:
+            if not self._connected:
+                return
+            ray = self._ray
+            began = time.perf_counter()
+            self.cancel()
+            if self._pump is not None:
+                self._pump.join(_STOP_GRACE_S)
+            with contextlib.suppress(Exception):  # nothing left in flight at the shutdown
+                ray.wait(self._stopping, num_returns=len(self._stopping),
+                         timeout=_STOP_GRACE_S)
+            stopped = time.perf_counter()
+            self._release.set()
+            self._keeper.join()
+            self._connected = False
+            logger.bind(conn="load", state="load_cleaning_up").debug(
+                "Ray actors stopped in {:.2f}s, Ray left in {:.2f}s", stopped - began,
+                time.perf_counter() - stopped)
 
     def as_json(self) -> dict[str, Any]:
         """The executor's part of the ``load`` report section: the actors, where they ran,

@@ -213,7 +213,12 @@ class LoadRun:
         records = []
         with self._lock:
             last = self.plan.index_at(min(now, self.plan.end - 1e-9))
-            if force:
+            if force and now < self.plan.end:  # cut short (Ctrl-C): up to the last interval
+                # with something in it; the one the interrupt cut holds only its first moments
+                last = max((index for index, interval in self._intervals.items()
+                            if interval.events or interval.errors or interval.reconnects),
+                           default=self._next - 1)
+            elif force:
                 last = max([last, *self._intervals])
             for index in range(self._next, last + 1):
                 interval = self._intervals.setdefault(index, _Interval())

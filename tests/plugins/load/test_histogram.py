@@ -38,6 +38,28 @@ def test_repeated_values_and_merge_equal_one_histogram() -> None:
     assert whole.summary_ms()["max"] == pytest.approx(250.0, rel=PRECISION)
 
 
+def test_merging_an_empty_interval_keeps_the_minimum() -> None:
+    # a quiet interval merged into the total once made the run's minimum latency 0
+    total, quiet = LatencyHistogram(), LatencyHistogram()
+    total.record_counts({250: 3})
+    total.add(quiet)
+    quiet.add(total)
+
+    assert total.summary_ms() == quiet.summary_ms()
+    assert total.summary_ms()["min"] == 0.25
+
+
+def test_a_histoblob_decodes_to_the_same_histogram() -> None:
+    histogram = LatencyHistogram()
+    histogram.record_counts({120: 7, 3_400: 2, 90_000: 1})
+
+    blob = histogram.encode()
+
+    assert blob.startswith("HISTF")  # HdrHistogram's compressed V2 form, base64
+    assert LatencyHistogram.decode(blob).summary_ms() == histogram.summary_ms()
+    assert LatencyHistogram.decode(LatencyHistogram().encode()).count == 0
+
+
 def test_empty_histogram_has_only_a_count() -> None:
     assert LatencyHistogram().summary_ms() == {"count": 0}
 

@@ -44,7 +44,10 @@ def exists(server: ServerDSN, database: str) -> bool:
     ("preparing", ["--load-table-size", "3000000"]),
     ("running", ["--load-table-size", "1000", "--load-duration", "120",
                  "--load-report-interval", "0.1"]),
-], ids=["preparing", "running"])
+    ("running", ["--load-table-size", "1000", "--load-duration", "120",
+                 "--load-report-interval", "0.1", "--load-executor", "ray",
+                 "--connections", "2"]),
+], ids=["preparing", "running", "running-on-ray"])
 def test_an_interrupt_during_load_exits_2_and_drops_rig_load(
         rig_server: ServerDSN, tmp_path: Path, signum: int, moment: str,
         args: list[str]) -> None:
@@ -95,3 +98,9 @@ def test_an_interrupt_during_load_exits_2_and_drops_rig_load(
     assert data["interrupted"] is True
     assert data["scratch"]["left"] == []
     assert f"database {DATABASE} at {rig_server.address}" in data["scratch"]["dropped"]
+    if moment == "running":  # what ran is reported, and nothing the interrupt cut short
+        section = data["sections"]["load"]
+        assert section["latency_ms"]["min"] > 0
+        assert all(interval["events"] > 0 for interval in section["intervals"]), \
+            [(i["t_s"], i["events"]) for i in section["intervals"]]
+        assert section["availability"]["stalls"] == []
