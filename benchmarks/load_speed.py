@@ -175,6 +175,8 @@ def main() -> None:
     parser.add_argument("--drivers", default=",".join(installed_drivers()),
                         help="drivers for rig and the raw loop (default: those installed)")
     parser.add_argument("--no-sysbench", action="store_true")
+    parser.add_argument("--ray", action="store_true",
+                        help="also rig --load-executor ray (a local Ray instance per run)")
     args = parser.parse_args()
     counts = [int(c) for c in args.connections.split(",")]
     driver_names = [d for d in args.drivers.split(",") if d]
@@ -204,6 +206,10 @@ def main() -> None:
                     qps, cpu = raw(args, box, driver, connections)
                     rounds.setdefault(f"raw {driver}", []).append(qps)
                     cpus.setdefault(f"raw {driver}", []).append(cpu)
+                if args.ray:
+                    qps, cpu, _ = rig_load(args, box, connections, "--load-executor", "ray")
+                    rounds.setdefault("rig ray", []).append(qps)
+                    cpus.setdefault("rig ray", []).append(cpu)
                 if not args.no_sysbench:
                     for mode, name in (("auto", "sysbench ps"), ("disable", "sysbench text")):
                         rounds.setdefault(name, []).append(sysbench(args, box, connections,
@@ -214,7 +220,8 @@ def main() -> None:
             print(f"{'client':<16}{'QPS':>9}{'cpu µs/q':>10}{'÷ sysbench':>12}"
                   f"{'÷ sb text':>11}{'÷ raw loop':>12}")
             for name, qps in qps_of.items():
-                driver = decided.split(",")[0] if name == "rig defaults" else name.split()[-1]
+                driver = decided.split(",")[0] if name in ("rig defaults", "rig ray") \
+                    else name.split()[-1]
                 raw_qps = qps_of.get(f"raw {driver}") if name.startswith("rig") else None
                 cpu = median(cpus.get(name, [None]))
                 print(f"{name:<16}{qps or 0:>9.0f}{(f'{cpu:.1f}' if cpu else '-'):>10}"

@@ -74,8 +74,9 @@ class Job:
     resilience: Resilience
 
 
-class _PipeSink:
-    """Sends a worker's samples to the parent."""
+class QueueSink:
+    """Sends a worker's samples as ``submit`` messages through ``out`` (a queue to rig's
+    process, or to a Ray actor's next hand-over)."""
 
     def __init__(self, plan: Plan, workload: Workload, out: Any) -> None:
         self.plan = plan
@@ -157,7 +158,7 @@ def child_main(job: Job, out: Any, start: Any, stop: Any) -> None:
     runner = JobRunner(job, out.put, stop.is_set)
     out.put(("ready", job.number))
     plan: Plan = start.get()
-    runner.start(_PipeSink(plan, job.workload, out))
+    runner.start(QueueSink(plan, job.workload, out))
     runner.join()
 
 

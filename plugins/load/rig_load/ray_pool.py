@@ -36,9 +36,8 @@ from loguru import logger
 import rig
 from rig_load.histogram import LatencyHistogram
 from rig_load.plan import Plan
-from rig_load.processes import Job, JobRunner, deliver, forward_logs
+from rig_load.processes import Job, JobRunner, QueueSink, deliver, forward_logs
 from rig_load.run import LoadRun, WorkerStats
-from rig_load.workloads import Workload
 
 INSTALL = "pip install 'rig-plugin-load[ray]'"
 LOCAL = "local"
@@ -61,19 +60,6 @@ def import_ray() -> Any:
         raise rig.ConfigError(f"--load-executor ray: Ray is not installed ({exc})",
                               hint=INSTALL) from None
     return ray
-
-
-class _Sink:
-    """A worker's hand-over inside an actor: queued for the next :meth:`LoadActor.drain`."""
-
-    def __init__(self, plan: Plan, workload: Workload, out: queue.SimpleQueue[Any]) -> None:
-        self.plan = plan
-        self.workload = workload
-        self._out = out
-
-    def submit(self, worker: str, index: int, counts_us: dict[int, int], errors: int = 0,
-               reconnects: int = 0) -> None:
-        self._out.put(("submit", worker, index, counts_us, errors, reconnects))
 
 
 class LoadActor:
@@ -110,7 +96,7 @@ class LoadActor:
     def run(self, plan: Plan) -> None:
         """Start the workers on ``plan`` (already on this actor's clock); returns at once."""
         assert self.runner is not None
-        self.runner.start(_Sink(plan, self.job.workload, self._out))
+        self.runner.start(QueueSink(plan, self.job.workload, self._out))
         threading.Thread(target=self._wait, name="rig-load-join", daemon=True).start()
 
     def _wait(self) -> None:
