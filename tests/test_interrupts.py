@@ -9,12 +9,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from rig import interrupts
 from rig.testing import ServerDSN
 
 from fake_distributions import FakeDistributions
@@ -283,3 +285,22 @@ def test_after_an_interrupt_cleanup_uses_a_fresh_session_and_drops_what_the_run_
     finally:
         with rig_server.connect() as connection, connection.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
+
+
+def test_only_the_first_signal_interrupts_the_run_stops_in_order_after_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # `timeout` signals rig and then its process group: a second KeyboardInterrupt used to
+    # cut the connections' wait short, and the scratch tables were dropped under running
+    # workers (tests/plugins/load/test_load_interrupts.py, signalled twice)
+    monkeypatch.setattr(interrupts, "_received", threading.Event())
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    interrupts.install()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)  # recorded; the run is already stopping
+        signal.raise_signal(signal.SIGTERM)
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+    assert interrupts.received()

@@ -1,5 +1,6 @@
 """Ctrl-C and SIGTERM for the ``rig`` command: the signal handler raises
-:class:`KeyboardInterrupt` and also records the signal, so that an interrupt Python swallows —
+:class:`KeyboardInterrupt` (for the first signal; later ones are only recorded, as the run is
+already stopping) and also records the signal, so that an interrupt Python swallows —
 one raised inside a fork hook of ``subprocess``, a finaliser or a callback is printed as
 "Exception ignored" and dropped — is not lost: :func:`check` raises it again at rig's
 checkpoints (between the steps of a run, while waiting for the connections or a server).
@@ -24,8 +25,14 @@ _held = 0
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
+    # only the first signal raises: the run is stopping in order from then on (the
+    # connections' bounded wait, the cleanup states, the scratch data dropped once the workers
+    # stopped, the reports), and a second one — ``timeout`` signals rig and then its process
+    # group; an impatient user presses twice — cutting that short would drop tables under
+    # workers still running, or leave a sandbox behind
+    first = not _received.is_set()
     _received.set()
-    if not _held:
+    if first and not _held:
         raise KeyboardInterrupt(f"signal {signum}")
 
 

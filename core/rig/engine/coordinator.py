@@ -9,6 +9,7 @@ every machine checks between states and shuts down every session blocked in a qu
 from __future__ import annotations
 
 import threading
+import time
 
 from loguru import logger
 
@@ -88,9 +89,11 @@ class Coordinator:
         except KeyboardInterrupt:
             self.interrupt()
             # Events, not join(): on Python 3.11 a join() interrupted by Ctrl-C leaves the
-            # thread marked as stopped, so a second join() returns at once.
+            # thread marked as stopped, so a second join() returns at once. The grace is for
+            # the whole run, not per connection.
+            deadline = time.monotonic() + _ABORT_GRACE_S
             for done in self._done:
-                done.wait(_ABORT_GRACE_S)
+                done.wait(max(deadline - time.monotonic(), 0.0))
 
     def interrupt(self) -> None:
         """Stop every connection: set the flag and unblock sessions waiting on the server."""

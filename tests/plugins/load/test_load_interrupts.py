@@ -40,17 +40,23 @@ def exists(server: ServerDSN, database: str) -> bool:
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM],
                          ids=lambda s: signal.Signals(s).name)
-@pytest.mark.parametrize(("moment", "args"), [
-    ("preparing", ["--load-table-size", "3000000"]),
+@pytest.mark.parametrize(("moment", "args", "times"), [
+    ("preparing", ["--load-table-size", "3000000"], 1),
     ("running", ["--load-table-size", "1000", "--load-duration", "120",
-                 "--load-report-interval", "0.1"]),
+                 "--load-report-interval", "0.1"], 1),
     ("running", ["--load-table-size", "1000", "--load-duration", "120",
                  "--load-report-interval", "0.1", "--load-executor", "ray",
-                 "--connections", "2"]),
-], ids=["preparing", "running", "running-on-ray"])
+                 "--connections", "2"], 1),
+    # twice at once, as `timeout` sends it (to rig, then to its process group) or an
+    # impatient user: the scratch data is still dropped only once the workers stopped (Ray's
+    # actors, outside rig's process, showed it: 1146 for the table dropped under them)
+    ("running", ["--load-table-size", "1000", "--load-duration", "120",
+                 "--load-report-interval", "0.1", "--connections", "2",
+                 "--load-executor", "ray"], 2),
+], ids=["preparing", "running", "running-on-ray", "running-signalled-twice"])
 def test_an_interrupt_during_load_exits_2_and_drops_rig_load(
         rig_server: ServerDSN, tmp_path: Path, signum: int, moment: str,
-        args: list[str]) -> None:
+        args: list[str], times: int) -> None:
     if rig_server.database is not None:
         pytest.skip("RIG_TEST_DSN names a database: the test account may not create rig_load")
     if exists(rig_server, DATABASE):
@@ -81,7 +87,8 @@ def test_an_interrupt_during_load_exits_2_and_drops_rig_load(
             assert child.poll() is None, "".join(lines)
             assert time.monotonic() < deadline, f"load never reached {moment}: {lines[-5:]}"
             time.sleep(0.02)
-        child.send_signal(signum)
+        for _ in range(times):
+            child.send_signal(signum)
         child.wait(DEADLINE_S)
         reader.join(DEADLINE_S)
     finally:
@@ -100,6 +107,7 @@ def test_an_interrupt_during_load_exits_2_and_drops_rig_load(
     assert f"database {DATABASE} at {rig_server.address}" in data["scratch"]["dropped"]
     if moment == "running":  # what ran is reported, and nothing the interrupt cut short
         section = data["sections"]["load"]
+        assert section["errors"]["total"] == 0, section["errors"]  # no table dropped under it
         assert section["latency_ms"]["min"] > 0
         assert all(interval["events"] > 0 for interval in section["intervals"]), \
             [(i["t_s"], i["events"]) for i in section["intervals"]]
