@@ -1,6 +1,6 @@
 """The load plugin's section of the HTML report (and its plots on the dashboard): throughput and
 p50/p95/p99/max latency per interval over time, every timeline period shaded; errors by class
-and code; the spread over connections."""
+and code; the spread over connections; with Ray, where each actor ran."""
 
 from __future__ import annotations
 
@@ -29,6 +29,19 @@ def charts(intervals: Sequence[dict[str, Any]], periods: Iterable[rig.TimelinePe
          for name in ("p50", "p95", "p99", "max")},
         title="Latency per interval", y_label="ms", periods=spans, x_range=x_range)
     return throughput + latency
+
+
+def _ray_actors(placement: dict[str, Any]) -> rig.html.Markup:
+    """With ``--load-executor ray``: where each actor ran, its clock, and those lost."""
+    if placement.get("name") != "ray":
+        return rig.html.Markup("")
+    actors = placement.get("actors") or []
+    lost = sum(1 for actor in actors if actor.get("lost"))
+    return rig.html.tag("h3", f"Ray actors: {len(actors)} on {placement.get('nodes')} node(s)"
+                        + (f", {lost} lost" if lost else "")) + rig.html.table(
+        ["actor", "node", "node id", "pid", "connections", "clock offset (ms)", "lost"],
+        [[a["actor"], a["node_ip"], a["node_id"][:12], a["pid"], " ".join(a["connections"]),
+          round(a["clock_offset_s"] * 1000, 3), a.get("lost") or ""] for a in actors])
 
 
 def html_section(result: rig.RunResult) -> rig.HtmlSection | None:
@@ -62,10 +75,12 @@ def html_section(result: rig.RunResult) -> rig.HtmlSection | None:
         spread = (f"events per connection: min {events[0]}, median {events[len(events) // 2]}, "
                   f"max {events[-1]}")
         body += rig.html.tag("h3", "Per connection") + rig.html.tag("p", spread) + \
-            rig.html.table(["connection", "started at (s)", "events", "errors", "reconnects",
-                            "gaps"],
-                           [[w["id"], w.get("started_at_s"), w["events"], w["errors"],
+            rig.html.table(["connection", "started at (s)", "events", "p99 (ms)", "errors",
+                            "reconnects", "gaps"],
+                           [[w["id"], w.get("started_at_s"), w["events"],
+                             (w.get("latency_ms") or {}).get("p99"), w["errors"],
                              w["reconnects"], len(w.get("gaps") or [])] for w in workers])
+    body += _ray_actors(data.get("placement") or {})
     keep = ("t_s", "at_s", "tps", "qps", "p50_ms", "p95_ms", "p99_ms", "max_ms", "errors")
     return rig.HtmlSection("Load", body, data={
         "intervals": [{k: r.get(k) for k in keep} for r in intervals]})

@@ -226,7 +226,9 @@ def test_every_driver_runs_every_workload(rig_runner: RigRunner, rig_database: s
     section = run.section("load")
     assert (section["driver"], section["driver_reason"]) == (driver, "asked for")
     assert section["events"] > 0 and all(c["events"] > 0 for c in section["per_connection"])
-    assert section["errors"]["total"] == 0
+    # every statement is valid for every driver; two read-write connections on 200 rows may
+    # still deadlock now and then (1213, the server's answer, as in sysbench: CI saw one)
+    assert set(section["errors"]["by_code"]) <= {"1213"}, section["errors"]
 
 
 @pytest.mark.parametrize("driver", DRIVERS)

@@ -9,6 +9,7 @@ import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,10 +52,12 @@ def merged(blobs: list[str]) -> Any:
 
 
 def test_the_total_is_the_workers_histograms_merged(rig_runner: RigRunner, rig_database: str,
-                                                   ray_cluster: Cluster) -> None:
+                                                   ray_cluster: Cluster,
+                                                   tmp_path: Path) -> None:
+    page = tmp_path / "r.html"
     run = run_load(rig_runner, rig_database, "--load-ray-address", ray_cluster.address,
                    "--connections", "4", "--load-duration", "2",
-                   "--load-report-interval", "0.5")
+                   "--load-report-interval", "0.5", "--report-html", str(page))
 
     assert run.exit_code == 0, run.output
     section = run.section("load")
@@ -79,6 +82,9 @@ def test_the_total_is_the_workers_histograms_merged(rig_runner: RigRunner, rig_d
         assert latency[name] == round(everything.get_value_at_percentile(percent) / 1000, 3)
     assert latency["max"] == round(everything.get_max_value() / 1000, 3)
     assert "ray: 4 actor(s) on 2 node(s)" in run.stdout
+    html = page.read_text()
+    assert "Ray actors: 4 on 2 node(s)" in html
+    assert all(node_id[:12] in html for node_id in worker_nodes(ray_cluster))
 
 
 def test_the_target_rate_is_shared_out_among_the_actors(rig_runner: RigRunner,
