@@ -63,8 +63,8 @@ def import_ray() -> Any:
 
 
 class LoadActor:
-    """One Ray actor: a job's workers (connected when the actor is created), run on the plan
-    it is given, handing their samples over in :meth:`drain`."""
+    """One Ray actor: a job's workers, connected by :meth:`connect`, run on the plan it is
+    given, handing their samples over in :meth:`drain`."""
 
     def __init__(self, job: Job) -> None:
         self._out: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -331,11 +331,10 @@ class RayPool:
                 for message in messages:
                     if message[0] == "done":
                         finished = True
-                    elif message[0] == "finish":
+                        continue
+                    if message[0] == "finish":
                         message[1].where = placed.where | {"actor": placed.job.number}
-                        deliver(run, message)
-                    else:
-                        deliver(run, message)
+                    deliver(run, message)
                 if not finished:
                     calls[placed.handle.drain.remote(_DRAIN_WAIT_S)] = placed
 
